@@ -1,0 +1,96 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { Broker } from '@celerity/broker';
+import type { Config, Logger } from '@celerity/core';
+import { newTraceId } from '@celerity/core';
+import type { Producer } from '@celerity/producer';
+import type { TaskStore } from '@celerity/store';
+import Fastify from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createApiKeyCheck } from './auth.js';
+import { problem, sendProblem, toProblem } from './http-errors.js';
+import { healthRoutes } from './routes/health.js';
+import { taskRoutes } from './routes/tasks.js';
+
+export interface ApiDeps {
+  config: Pick<Config, 'API_KEYS' | 'BODY_LIMIT' | 'BATCH_MAX_SIZE'>;
+  log: Logger;
+  store: TaskStore;
+  broker: Broker;
+  producer: Producer;
+  /** true once shutdown has begun: /ready answers 503 so load balancers stop sending traffic */
+  isDraining?: () => boolean;
+}
+
+const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const API_VERSION = '0.1.0';
+
+/** Builds the Fastify app without listening, so tests use inject() and main.ts owns the process. */
+export async function buildApp(deps: ApiDeps) {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    bodyLimit: deps.config.BODY_LIMIT,
+    requestIdLogLabel: 'trace_id',
+    requestIdHeader: false,
+    // X-Trace-Id from the caller when it looks sane, else a new one; it follows the task to the worker
+    genReqId: (req) => {
+      const incoming = req.headers['x-trace-id'];
+      return typeof incoming === 'string' && TRACE_ID.test(incoming) ? incoming : newTraceId();
+    },
+    disableRequestLogging: true,
+    ajv: { customOptions: { coerceTypes: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Celerity',
+        version: API_VERSION,
+        description: 'Task queue over RabbitMQ priority queues with results in Redis. Errors are RFC 9457 problem+json.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ apiKey: [] }, { bearer: [] }],
+      tags: [
+        { name: 'tasks', description: 'Submit, inspect and cancel tasks' },
+        { name: 'ops', description: 'Health and readiness' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  const apiKeys = deps.config.API_KEYS ?? [];
+  if (apiKeys.length > 0) {
+    const check = createApiKeyCheck(apiKeys);
+    app.addHook('onRequest', async (request) => check(request));
+  }
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-trace-id', String(request.id));
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const body = toProblem(err, request);
+    if (body.status >= 500) request.log.error({ err, code: body.code }, 'request failed');
+    else request.log.info({ code: body.code, status: body.status }, 'request refused');
+    return sendProblem(reply, body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?', 1)[0]}`, { instance: request.url })),
+  );
+
+  await app.register(healthRoutes(deps, deps.isDraining ?? (() => false)));
+  await app.register(taskRoutes(deps));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  return app;
+}
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,25 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { UnauthorizedError } from '@celerity/core';
+
+/** Paths anyone may read: liveness, readiness and the API documentation. */
+const PUBLIC_PATHS = [/^\/health$/, /^\/ready$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/];
+
+const digest = (key: string) => createHash('sha256').update(key).digest();
+
+/** Checks X-API-Key or `Authorization: Bearer <key>` against API_KEYS in constant time. */
+export function createApiKeyCheck(apiKeys: readonly string[]): (request: FastifyRequest) => void {
+  const known = apiKeys.map(digest);
+  return (request) => {
+    const path = request.url.split('?', 1)[0] ?? '';
+    if (PUBLIC_PATHS.some((re) => re.test(path))) return;
+    const header = request.headers['x-api-key'];
+    const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const presented = (typeof header === 'string' ? header : undefined) ?? bearer;
+    if (!presented) throw new UnauthorizedError('an API key is required (X-API-Key or Authorization: Bearer)');
+    const candidate = digest(presented);
+    // compare against every key so the time taken does not reveal which one matched
+    const ok = known.reduce((found, key) => timingSafeEqual(key, candidate) || found, false);
+    if (!ok) throw new UnauthorizedError('unknown API key');
+  };
+}

@@ -1,0 +1,74 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, InvalidTaskError, TaskAlreadyFinishedError } from '@celerity/core';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+
+/** AppError code → HTTP status. The only place that maps errors to HTTP. */
+const STATUS_BY_CODE: Record<string, number> = {
+  MALFORMED_TASK_ID: 400,
+  UNAUTHORIZED: 401,
+  TASK_NOT_FOUND: 404,
+  TASK_ALREADY_FINISHED: 409,
+  BROKER_UNAVAILABLE: 503,
+  STORE_UNAVAILABLE: 503,
+};
+const RETRY_AFTER_SECONDS = 5;
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  trace_id?: string;
+  errors?: { field: string; message: string }[];
+  task_status?: string;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(status: number, code: string, detail: string, extra: Partial<Problem> = {}): Problem {
+  return { type: `https://celerity.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`, title: TITLES[status] ?? 'Error', status, detail, code, ...extra };
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  if (body.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+/** Turns anything thrown by a route into problem+json: 4xx say what is wrong, 5xx say nothing internal. */
+export function toProblem(err: unknown, request: FastifyRequest): Problem {
+  const context = { instance: request.url, trace_id: String(request.id) };
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const errors = err.validation.map((issue) => ({
+      field: [err.validationContext, ...issue.instancePath.split('/').filter(Boolean)].join('.') || String(err.validationContext),
+      message: issue.message ?? 'invalid',
+    }));
+    return problem(400, 'VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { ...context, errors });
+  }
+  if (err instanceof InvalidTaskError) {
+    return problem(422, err.code, err.message, { ...context, ...(err.field ? { errors: [{ field: err.field, message: err.message }] } : {}) });
+  }
+  if (err instanceof TaskAlreadyFinishedError) return problem(409, err.code, err.message, { ...context, task_status: err.status });
+  if (err instanceof AppError) {
+    const status = STATUS_BY_CODE[err.code] ?? 500;
+    return problem(status, err.code, status >= 500 && status !== 503 ? 'internal error' : err.message, context);
+  }
+  const fastifyErr = err as Partial<FastifyError>;
+  if (fastifyErr.statusCode && fastifyErr.statusCode >= 400 && fastifyErr.statusCode < 500) {
+    const code = fastifyErr.statusCode === 413 ? 'BODY_TOO_LARGE' : fastifyErr.statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+    return problem(fastifyErr.statusCode, code, fastifyErr.message ?? 'bad request', context);
+  }
+  return problem(500, 'INTERNAL', 'internal error', context);
+}

@@ -1,0 +1,3 @@
+export { buildApp, type ApiDeps } from './app.js';
+export { startApi } from './server.js';
+export { renderOpenApi } from './openapi.js';

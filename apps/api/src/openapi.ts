@@ -1,0 +1,21 @@
+import type { Broker } from '@celerity/broker';
+import { createLogger } from '@celerity/core';
+import type { Producer } from '@celerity/producer';
+import type { TaskStore } from '@celerity/store';
+import { buildApp } from './app.js';
+
+/** The OpenAPI document, generated from the route schemas without touching RabbitMQ or Redis. */
+export async function renderOpenApi(): Promise<string> {
+  const unused = new Proxy({}, { get: () => { throw new Error('not available while rendering the OpenAPI document'); } });
+  const app = await buildApp({
+    config: { API_KEYS: undefined, BODY_LIMIT: 1_048_576, BATCH_MAX_SIZE: 500 },
+    log: createLogger({ service: 'openapi', level: 'silent' }),
+    store: unused as TaskStore,
+    broker: unused as Broker,
+    producer: unused as Producer,
+  });
+  await app.ready();
+  const document = JSON.stringify(app.swagger(), null, 2) + '\n';
+  await app.close();
+  return document;
+}

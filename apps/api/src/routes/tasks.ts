@@ -1,0 +1,128 @@
+import { assertTaskId, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ApiDeps } from '../app.js';
+import {
+  BatchResultSchema,
+  CancelQuery,
+  CancelResultSchema,
+  ListTasksQuery,
+  ProblemSchema,
+  SubmitBatchBody,
+  SubmitTaskBody,
+  TaskIdParams,
+  TaskListSchema,
+  TaskRecordSchema,
+} from '../schemas/tasks.js';
+
+const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
+
+export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/tasks',
+      {
+        schema: {
+          tags: ['tasks'],
+          summary: 'Submit a task',
+          description: 'Writes the record, publishes to the queue with publisher confirms, and answers 202 once RabbitMQ has confirmed.',
+          body: SubmitTaskBody,
+          response: { 202: TaskRecordSchema, ...problems(400, 401, 413, 422, 503) },
+        },
+      },
+      async (request, reply) => {
+        const record = await deps.producer.submit(request.body, String(request.id));
+        return reply.code(202).header('location', `/tasks/${record.id}`).send(record);
+      },
+    );
+
+    app.post(
+      '/tasks/batch',
+      {
+        schema: {
+          tags: ['tasks'],
+          summary: 'Submit several tasks at once',
+          description: `All or nothing: every task is checked before any is accepted. At most BATCH_MAX_SIZE (${deps.config.BATCH_MAX_SIZE}) tasks.`,
+          body: SubmitBatchBody.refine((b) => b.tasks.length <= deps.config.BATCH_MAX_SIZE, {
+            path: ['tasks'],
+            message: `at most ${deps.config.BATCH_MAX_SIZE} tasks per batch`,
+          }),
+          response: { 202: BatchResultSchema, ...problems(400, 401, 413, 422, 503) },
+        },
+      },
+      async (request, reply) => {
+        const tasks = await deps.producer.submitBatch(request.body.tasks, String(request.id));
+        return reply.code(202).send({ tasks });
+      },
+    );
+
+    app.get(
+      '/tasks',
+      {
+        schema: {
+          tags: ['tasks'],
+          summary: 'List tasks, newest first',
+          description: 'Filters by status, queue and task name; page with `cursor` = the previous `next_cursor`. Finished tasks disappear after RESULT_EXPIRES.',
+          querystring: ListTasksQuery,
+          response: { 200: TaskListSchema, ...problems(400, 401, 503) },
+        },
+      },
+      async (request) => {
+        if (request.query.cursor) assertTaskId(request.query.cursor);
+        return deps.store.list(request.query);
+      },
+    );
+
+    app.get(
+      '/tasks/:id',
+      {
+        schema: {
+          tags: ['tasks'],
+          summary: 'Get a task record with its decoded result',
+          params: TaskIdParams,
+          response: { 200: TaskRecordSchema, ...problems(400, 401, 404, 503) },
+        },
+      },
+      async (request) => {
+        assertTaskId(request.params.id);
+        const record = await deps.store.get(request.params.id);
+        if (!record) throw new TaskNotFoundError(`no task ${request.params.id} (unknown, or expired after RESULT_EXPIRES)`);
+        return record;
+      },
+    );
+
+    app.delete(
+      '/tasks/:id',
+      {
+        schema: {
+          tags: ['tasks'],
+          summary: 'Cancel a task',
+          description:
+            "A pending task never runs. A running task's signal is aborted and the task ends cancelled; with terminate=true an execution that ignores its signal is killed.",
+          params: TaskIdParams,
+          querystring: CancelQuery,
+          response: { 200: CancelResultSchema, ...problems(400, 401, 404, 409, 503) },
+        },
+      },
+      async (request) => {
+        const { id } = request.params;
+        assertTaskId(id);
+        const outcome = await deps.store.cancel(id, request.query.terminate);
+        if (outcome.kind === 'missing') throw new TaskNotFoundError(`no task ${id}`);
+        if (outcome.kind === 'finished') throw new TaskAlreadyFinishedError(outcome.status);
+        request.log.info({ task_id: id, previous_status: outcome.previousStatus }, 'task cancelled');
+        return {
+          id,
+          status: 'cancelled' as const,
+          previous_status: outcome.previousStatus,
+          cancelled_at: outcome.cancelledAt,
+          message:
+            outcome.previousStatus === 'running'
+              ? request.query.terminate
+                ? 'the running execution is being aborted and will be killed if it does not stop'
+                : "the running execution's signal is aborted"
+              : 'the task will not run',
+        };
+      },
+    );
+  };
+}

@@ -1,0 +1,99 @@
+import { TASK_STATUSES } from '@celerity/core';
+import { z } from 'zod';
+
+/** HTTP wire shapes (snake_case). They validate requests and are the source of the OpenAPI document. */
+
+export const TaskStatusSchema = z.enum(TASK_STATUSES).describe('pending · scheduled · running · succeeded · failed · timed_out · cancelled');
+
+export const SubmitTaskBody = z
+  .object({
+    task: z.string().min(1).max(200).describe('Dotted job path under JOBS_ROOT: module path, then export name, e.g. "demo.echo"'),
+    input: z.unknown().optional().describe('Any JSON; passed to the job as its first argument'),
+    queue: z.string().min(1).max(63).optional().describe('Explicit queue; wins over routing rules'),
+    priority: z.int().min(0).max(10).optional().describe("Higher runs first within a queue; at most the queue's x-max-priority"),
+    max_retries: z.int().min(0).max(100).optional().describe('Stored on the record; defaults to TASK_MAX_RETRIES'),
+    time_limit: z.number().positive().optional().describe('Hard time limit in seconds; the execution is killed after it'),
+    soft_time_limit: z.number().positive().optional().describe("Soft time limit in seconds; aborts the job's signal"),
+    metadata: z.record(z.string(), z.unknown()).optional().describe('Free-form, returned with the record'),
+  })
+  .strict()
+  .meta({ id: 'SubmitTask' });
+
+export const SubmitBatchBody = z
+  .object({ tasks: z.array(SubmitTaskBody).min(1) })
+  .strict()
+  .meta({ id: 'SubmitBatch' });
+
+export const ErrorSchema = z.object({ type: z.string(), message: z.string(), retryable: z.boolean() });
+
+export const TaskRecordSchema = z
+  .object({
+    id: z.string(),
+    task: z.string(),
+    status: TaskStatusSchema,
+    queue: z.string(),
+    priority: z.int(),
+    input: z.unknown(),
+    result: z.unknown().describe('The job return value (decoded from gzip); null until succeeded'),
+    error: ErrorSchema.nullable(),
+    progress: z.object({ percent: z.number(), message: z.string().nullable(), data: z.unknown() }).nullable(),
+    attempts: z.int(),
+    max_retries: z.int(),
+    time_limit: z.number().nullable(),
+    soft_time_limit: z.number().nullable(),
+    trace_id: z.string(),
+    metadata: z.record(z.string(), z.unknown()).nullable(),
+    callback: z.object({ url: z.string(), state: z.enum(['pending', 'delivered', 'failed']), attempts: z.int() }).nullable(),
+    worker: z.string().nullable(),
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+    eta: z.string().nullable(),
+  })
+  .meta({ id: 'TaskRecord' });
+
+export const TaskIdParams = z.object({ id: z.string().max(100).describe('Task id (UUIDv7)') });
+
+export const ListTasksQuery = z
+  .object({
+    status: TaskStatusSchema.optional(),
+    queue: z.string().max(63).optional(),
+    task: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(100).optional().describe('next_cursor from the previous page'),
+  })
+  .strict();
+
+export const TaskListSchema = z
+  .object({ items: z.array(TaskRecordSchema), next_cursor: z.string().nullable() })
+  .meta({ id: 'TaskList' });
+
+export const BatchResultSchema = z.object({ tasks: z.array(TaskRecordSchema) }).meta({ id: 'BatchResult' });
+
+export const CancelQuery = z
+  .object({ terminate: z.stringbool().default(false).describe('Kill an execution that ignores its abort signal') })
+  .strict();
+
+export const CancelResultSchema = z
+  .object({
+    id: z.string(),
+    status: z.literal('cancelled'),
+    previous_status: TaskStatusSchema,
+    cancelled_at: z.string(),
+    message: z.string(),
+  })
+  .meta({ id: 'CancelResult' });
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    code: z.string(),
+    instance: z.string().optional(),
+    trace_id: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    task_status: TaskStatusSchema.optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });

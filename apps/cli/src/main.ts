@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { register } from 'tsx/esm/api';
+import { renderOpenApi, startApi } from '@celerity/api';
+import { AppError, createLogger, installShutdown, loadConfig, type Closable } from '@celerity/core';
+import { startWorker } from '@celerity/worker';
+
+const USAGE = `usage: celerity <command> [options]
+
+commands:
+  start                      API + worker in one process (the quick start)
+  api                        the HTTP API only
+  worker [--queues a,b] [--concurrency N]
+                             a worker; run as many as you like
+  openapi [--out FILE]       print (or write) the OpenAPI document
+
+Configuration comes from the environment (see .env.example).`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: { queues: { type: 'string' }, concurrency: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: false,
+  });
+  if (!command || command === 'help' || values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (command === 'openapi') {
+    const document = await renderOpenApi();
+    if (values.out) writeFileSync(values.out, document);
+    else process.stdout.write(document);
+    return;
+  }
+  if (!['start', 'api', 'worker'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+
+  const config = loadConfig(process.env);
+  register(); // job modules under JOBS_ROOT may be TypeScript; the API imports them to check submissions
+  const log = createLogger({ service: `celerity-${command}`, level: config.LOG_LEVEL });
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError('--concurrency must be a positive integer');
+  const queues = values.queues?.split(',').map((q) => q.trim()).filter(Boolean);
+
+  // started in order; closed in reverse (the API stops taking tasks before the worker drains)
+  const started: Closable[] = [];
+  try {
+    if (command === 'start' || command === 'worker') started.push(await startWorker(config, log, { queues, concurrency }));
+    if (command === 'start' || command === 'api') started.push(await startApi(config, log));
+  } catch (err) {
+    for (const part of started.reverse()) await part.close().catch(() => undefined);
+    throw err;
+  }
+  installShutdown(log, [...started].reverse(), (config.WORKER_SHUTDOWN_GRACE + 10) * 1000);
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  // Expected start-up problems get one line a newcomer can act on; anything else gets the stack.
+  if (err instanceof UsageError) process.stderr.write(`celerity: ${err.message}\n\n${USAGE}\n`);
+  else if (err instanceof AppError) process.stderr.write(`celerity: ${err.message}\n`);
+  else process.stderr.write(`celerity: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

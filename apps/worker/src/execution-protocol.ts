@@ -1,0 +1,25 @@
+import type { ErrorPayload } from '@celerity/core';
+
+/** What the worker's main thread sends an execution thread for one task. */
+export interface ExecutionRequest {
+  taskId: string;
+  task: string;
+  traceId: string;
+  attempt: number;
+  input: unknown;
+}
+
+export type ExecutionResult = { ok: true; result: unknown } | { ok: false; error: ErrorPayload };
+
+export type AbortReason = 'cancelled' | 'soft_time_limit' | 'shutdown';
+
+/** Messages on the pool's BroadcastChannel, in both directions. */
+export type ChannelMessage =
+  | { type: 'abort'; taskId: string; reason: AbortReason }
+  | { type: 'progress'; taskId: string; percent: number; message: string | null; data: unknown };
+
+export interface ThreadData {
+  jobsRoot: string;
+  channelName: string;
+  logLevel: string;
+}

@@ -1,0 +1,72 @@
+/**
+ * Runs inside a piscina worker thread. Jobs run here so that a job that never yields can still be
+ * killed (the pool terminates the thread) while the worker's main thread stays responsive.
+ */
+import { register } from 'tsx/esm/api';
+import { BroadcastChannel, workerData } from 'node:worker_threads';
+import { pino, type LevelWithSilent } from 'pino';
+import { createJobRegistry, InvalidJobInputError, toErrorPayload, type JobContext } from '@celerity/core';
+import type { AbortReason, ChannelMessage, ExecutionRequest, ExecutionResult, ThreadData } from './execution-protocol.js';
+
+register(); // job modules may be TypeScript (JOBS_ROOT/*.ts)
+
+const data = workerData as ThreadData;
+const jobs = createJobRegistry(data.jobsRoot);
+const log = pino({ level: data.logLevel as LevelWithSilent, base: { service: 'celerity-worker', pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
+const channel = new BroadcastChannel(data.channelName);
+channel.unref();
+
+const running = new Map<string, AbortController>();
+/** aborts that arrived before their task reached this thread (the two travel on different ports) */
+const earlyAborts = new Map<string, AbortReason>();
+
+channel.onmessage = (event) => {
+  const message = (event as { data: ChannelMessage }).data;
+  if (message.type !== 'abort') return;
+  const controller = running.get(message.taskId);
+  if (controller) controller.abort(abortError(message.reason));
+  else {
+    earlyAborts.set(message.taskId, message.reason);
+    setTimeout(() => earlyAborts.delete(message.taskId), 60_000).unref();
+  }
+};
+
+function abortError(reason: AbortReason): Error {
+  const err = new Error(reason === 'soft_time_limit' ? 'soft time limit exceeded' : `task ${reason}`);
+  err.name = reason === 'soft_time_limit' ? 'TimeoutError' : 'AbortError';
+  return err;
+}
+
+export default async function execute(request: ExecutionRequest): Promise<ExecutionResult> {
+  const controller = new AbortController();
+  running.set(request.taskId, controller);
+  const early = earlyAborts.get(request.taskId);
+  if (early) controller.abort(abortError(early));
+  const ctx: JobContext = {
+    taskId: request.taskId,
+    attempt: request.attempt,
+    traceId: request.traceId,
+    signal: controller.signal,
+    log: log.child({ task_id: request.taskId, trace_id: request.traceId, job: request.task, attempt: request.attempt }),
+    progress(percent, message, progressData) {
+      const bounded = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
+      const update: ChannelMessage = { type: 'progress', taskId: request.taskId, percent: bounded, message: message ?? null, data: progressData ?? null };
+      channel.postMessage(update);
+    },
+  };
+  try {
+    const { job } = await jobs.resolve(request.task);
+    let input = request.input;
+    if (job.input) {
+      const parsed = job.input.safeParse(input);
+      if (!parsed.success) throw new InvalidJobInputError(`input does not match the job's schema: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      input = parsed.data;
+    }
+    const result = await job.run(input, ctx);
+    return { ok: true, result: result === undefined ? null : JSON.parse(JSON.stringify(result)) };
+  } catch (err) {
+    return { ok: false, error: toErrorPayload(err) };
+  } finally {
+    running.delete(request.taskId);
+  }
+}

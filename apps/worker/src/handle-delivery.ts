@@ -1,0 +1,125 @@
+import type { Delivery, Outcome } from '@celerity/broker';
+import { TaskMessage, toErrorPayload, type Logger } from '@celerity/core';
+import type { FinalOutcome, TaskStore } from '@celerity/store';
+import type { ExecutionPool } from './execution-pool.js';
+import type { ExecutionResult } from './execution-protocol.js';
+import type { ProgressWriter } from './progress-writer.js';
+
+/** Running executions of this worker, by task id, so cancel requests from Redis can reach them. */
+export type InflightRegistry = Map<string, { cancel(terminate: boolean): void; shutdown(): void }>;
+
+export interface DeliveryDeps {
+  store: TaskStore;
+  pool: ExecutionPool;
+  progress: ProgressWriter;
+  inflight: InflightRegistry;
+  log: Logger;
+  workerName: string;
+  /** defaults in seconds when the task has no limits of its own */
+  limits: { timeLimit: number; softTimeLimit: number };
+  isStopping(): boolean;
+}
+
+/**
+ * One delivery: claim the record (running), run the job, store the outcome, and only then let the
+ * broker ack. Decides; packages/broker carries the decision out.
+ */
+export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outcome> {
+  if (deps.isStopping()) return { kind: 'requeue' }; // waited for a slot while shutdown began: let another worker take it
+  const parsed = parseMessage(delivery.body);
+  if (!parsed) {
+    deps.log.error({ queue: delivery.queue, bytes: delivery.body.length }, 'malformed message rejected');
+    return { kind: 'reject' };
+  }
+  const { id, task, trace_id } = parsed;
+  let log = deps.log.child({ task_id: id, trace_id, job: task });
+
+  // Registered before the claim, so a cancel that lands right after it still finds the execution.
+  const kill = new AbortController();
+  let stopReason: 'cancelled' | 'terminated' | 'shutdown' | undefined;
+  deps.inflight.set(id, {
+    cancel(terminate) {
+      stopReason = terminate ? 'terminated' : 'cancelled';
+      deps.pool.abort(id, 'cancelled');
+      if (terminate) kill.abort();
+    },
+    shutdown() {
+      stopReason ??= 'shutdown';
+      deps.pool.abort(id, 'shutdown');
+    },
+  });
+
+  try {
+    const claim = await deps.store.start(id, deps.workerName, delivery.redelivered);
+    if (claim.kind === 'missing') {
+      log.warn('no record for delivered task (expired or never accepted); dropping');
+      return { kind: 'ack' };
+    }
+    if (claim.kind === 'skip') {
+      log.warn({ status: claim.status }, 'duplicate delivery skipped');
+      return { kind: 'ack' };
+    }
+    log = log.child({ attempt: claim.attempt });
+    log.info({ queue: delivery.queue, redelivered: delivery.redelivered }, 'task started');
+
+    const hardSeconds = claim.timeLimit ?? deps.limits.timeLimit;
+    const softSeconds = Math.min(claim.softTimeLimit ?? deps.limits.softTimeLimit, hardSeconds);
+    let softExpired = false;
+    let hardExpired = false;
+    const softTimer = setTimeout(() => {
+      softExpired = true;
+      deps.pool.abort(id, 'soft_time_limit');
+    }, softSeconds * 1000);
+    const hardTimer = setTimeout(() => {
+      hardExpired = true;
+      kill.abort();
+    }, hardSeconds * 1000);
+
+    let result: ExecutionResult;
+    try {
+      result = await deps.pool.run({ taskId: id, task, traceId: trace_id, attempt: claim.attempt, input: claim.input }, kill.signal);
+    } catch (err) {
+      result = { ok: false, error: toErrorPayload(err) };
+    } finally {
+      clearTimeout(softTimer);
+      clearTimeout(hardTimer);
+    }
+
+    if (stopReason === 'shutdown' && !result.ok) {
+      log.warn('task interrupted by shutdown; requeued to run elsewhere');
+      return { kind: 'requeue' };
+    }
+    await deps.progress.flush(id);
+    const outcome = decideOutcome(result, { softExpired, hardExpired, hardSeconds, softSeconds });
+    const stored = await deps.store.finish(id, outcome);
+    if (stored !== 'ok') log.info({ status: stored, discarded: outcome.status }, 'outcome discarded: task already finished');
+    else if (outcome.status === 'succeeded') log.info('task succeeded');
+    else log.error({ status: outcome.status, error_type: outcome.error?.type }, 'task did not succeed');
+    return { kind: 'ack' };
+  } finally {
+    deps.inflight.delete(id);
+  }
+}
+
+function parseMessage(body: Buffer): TaskMessage | undefined {
+  try {
+    const parsed = TaskMessage.safeParse(JSON.parse(body.toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function decideOutcome(
+  result: ExecutionResult,
+  timing: { softExpired: boolean; hardExpired: boolean; hardSeconds: number; softSeconds: number },
+): FinalOutcome {
+  if (timing.hardExpired) {
+    return { status: 'timed_out', error: { type: 'TIME_LIMIT_EXCEEDED', message: `killed after the hard time limit of ${timing.hardSeconds} s`, retryable: false } };
+  }
+  if (result.ok) return { status: 'succeeded', result: result.result };
+  if (timing.softExpired) {
+    return { status: 'timed_out', error: { type: 'SOFT_TIME_LIMIT_EXCEEDED', message: `stopped after the soft time limit of ${timing.softSeconds} s: ${result.error.message}`, retryable: false } };
+  }
+  return { status: 'failed', error: result.error };
+}

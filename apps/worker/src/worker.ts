@@ -1,0 +1,100 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectBroker } from '@celerity/broker';
+import { createRouter, UnknownQueueError, type Closable, type Config, type Logger } from '@celerity/core';
+import { createRedis, createTaskStore } from '@celerity/store';
+import pLimit from 'p-limit';
+import { createExecutionPool } from './execution-pool.js';
+import { handleDelivery, type InflightRegistry } from './handle-delivery.js';
+import { createProgressWriter } from './progress-writer.js';
+
+export interface WorkerOptions {
+  /** logical queues to consume; default WORKER_QUEUES, else every known queue */
+  queues?: string[] | undefined;
+  /** tasks running at once; default WORKER_CONCURRENCY */
+  concurrency?: number | undefined;
+}
+
+export interface RunningWorker extends Closable {
+  name: string;
+  queues: string[];
+}
+
+/**
+ * A worker: consumes its queues with prefetch = concurrency × WORKER_PREFETCH, runs each task in an
+ * execution thread, stores the outcome, then acks. close() stops consuming, lets running tasks
+ * finish within WORKER_SHUTDOWN_GRACE, then interrupts the rest, whose messages go back to the queue.
+ */
+export async function startWorker(config: Readonly<Config>, log: Logger, options: WorkerOptions = {}): Promise<RunningWorker> {
+  const router = createRouter(config.file.queues, config.file.routes);
+  const known = router.queues.map((q) => q.name);
+  const queues = options.queues ?? config.WORKER_QUEUES ?? known;
+  const unknown = queues.filter((q) => !known.includes(q));
+  if (unknown.length > 0) throw new UnknownQueueError(`unknown queue(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  const concurrency = options.concurrency ?? config.WORKER_CONCURRENCY;
+  const workerName = `${hostname()}:${process.pid}`;
+
+  const redis = createRedis({ url: config.REDIS_URL, log, failFast: false, name: 'celerity-worker' });
+  await redis.connect();
+  const store = createTaskStore(redis, { namespace: config.NAMESPACE, resultTtlSeconds: config.RESULT_EXPIRES });
+  const broker = await connectBroker({
+    url: config.RABBITMQ_URL,
+    namespace: config.NAMESPACE,
+    queues: router.queues,
+    log,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+    connectionName: `celerity-worker:${workerName}`,
+  });
+  const pool = createExecutionPool({ threads: concurrency, jobsRoot: config.jobsRoot, logLevel: config.LOG_LEVEL });
+  const progress = createProgressWriter(store, log);
+  pool.onProgress((u) => progress.report(u.taskId, { percent: u.percent, message: u.message, data: u.data }));
+
+  const inflight: InflightRegistry = new Map();
+  const control = await store.subscribeControl((message) => {
+    if (message.type === 'cancel') inflight.get(message.id)?.cancel(message.terminate);
+  });
+
+  let stopping = false;
+  const slots = pLimit(concurrency);
+  const deps = {
+    store,
+    pool,
+    progress,
+    inflight,
+    log,
+    workerName,
+    limits: { timeLimit: config.TASK_TIME_LIMIT, softTimeLimit: config.TASK_SOFT_TIME_LIMIT },
+    isStopping: () => stopping,
+  };
+  await broker.consume((delivery) => slots(() => handleDelivery(delivery, deps)), {
+    queues,
+    prefetch: concurrency * config.WORKER_PREFETCH,
+  });
+  log.info({ worker: workerName, queues, concurrency, prefetch: concurrency * config.WORKER_PREFETCH }, 'worker started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    name: workerName,
+    queues,
+    close() {
+      closing ??= (async () => {
+        stopping = true;
+        await broker.cancelConsumers();
+        const deadline = Date.now() + config.WORKER_SHUTDOWN_GRACE * 1000;
+        while (slots.activeCount + slots.pendingCount > 0 && Date.now() < deadline) await sleep(50);
+        if (inflight.size > 0) {
+          log.warn({ running: inflight.size }, 'shutdown grace over; interrupting running tasks so they run elsewhere');
+          for (const execution of inflight.values()) execution.shutdown();
+          const hardDeadline = Date.now() + 2_000;
+          while (slots.activeCount > 0 && Date.now() < hardDeadline) await sleep(50);
+        }
+        progress.close();
+        await control.close();
+        await pool.close();
+        await broker.close(); // unacked deliveries go back to their queues
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
+    },
+  };
+}

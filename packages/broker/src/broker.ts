@@ -1,0 +1,208 @@
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type RecoveringChannelModel } from 'amqplib';
+import { BrokerUnavailableError, type Logger, type QueueDefinition } from '@celerity/core';
+import { physicalQueueName, queueDeclarations } from './topology.js';
+
+export interface BrokerOptions {
+  url: string;
+  namespace?: string | undefined;
+  queues: readonly QueueDefinition[];
+  log: Logger;
+  /** a publish not confirmed within this time fails with BrokerUnavailableError */
+  publishTimeoutMs?: number;
+  /** process-level connection name shown in the management UI */
+  connectionName?: string;
+}
+
+export interface PublishOptions {
+  priority: number;
+  messageId: string;
+  /** correlation for logs on both sides; travels as an AMQP header */
+  traceId?: string;
+}
+
+export interface Delivery {
+  /** logical queue name (without namespace) */
+  queue: string;
+  body: Buffer;
+  redelivered: boolean;
+  priority: number;
+}
+
+/** What the consumer decided; the broker carries it out on the delivery's own channel. */
+export type Outcome = { kind: 'ack' } | { kind: 'requeue' } | { kind: 'reject' };
+
+export type DeliveryHandler = (delivery: Delivery) => Promise<Outcome>;
+
+export interface ConsumeOptions {
+  queues: readonly string[];
+  /** unacknowledged deliveries in flight on this consumer's channel */
+  prefetch: number;
+}
+
+export interface Broker {
+  /** Publishes a persistent message to a logical queue and resolves once the broker confirms it. */
+  publish(queue: string, body: Buffer, options: PublishOptions): Promise<void>;
+  /** Starts consuming; consumers come back by themselves after a reconnect. */
+  consume(handler: DeliveryHandler, options: ConsumeOptions): Promise<void>;
+  /** Stops taking new deliveries; in-flight ones can still be acked. */
+  cancelConsumers(): Promise<void>;
+  isConnected(): boolean;
+  /** Messages waiting in a logical queue (not counting unacked ones). */
+  queueDepth(queue: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+interface ConsumerRegistration {
+  handler: DeliveryHandler;
+  options: ConsumeOptions;
+}
+
+/** Connects (retrying until the broker answers at start-up is the caller's choice) and asserts the topology. */
+export async function connectBroker(options: BrokerOptions): Promise<Broker> {
+  const { log, namespace } = options;
+  const publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
+  const declarations = queueDeclarations(namespace, options.queues);
+  const logicalByPhysical = new Map(declarations.map((d) => [d.name, d.logicalName]));
+
+  let publishChannel: ConfirmChannel | undefined;
+  let consumeChannel: Channel | undefined;
+  let consumer: ConsumerRegistration | undefined;
+  let consumerTags: string[] = [];
+  let currentModel: ChannelModel | undefined;
+  let closing = false;
+
+  async function startConsuming(model: ChannelModel, registration: ConsumerRegistration): Promise<void> {
+    const channel = await model.createChannel();
+    await channel.prefetch(registration.options.prefetch);
+    consumeChannel = channel;
+    consumerTags = [];
+    for (const queue of registration.options.queues) {
+      const physical = physicalQueueName(namespace, queue);
+      const { consumerTag } = await channel.consume(physical, (msg) => {
+        if (msg) void deliver(channel, registration.handler, msg);
+      });
+      consumerTags.push(consumerTag);
+    }
+    log.info({ queues: registration.options.queues, prefetch: registration.options.prefetch }, 'consumer started');
+  }
+
+  async function deliver(channel: Channel, handler: DeliveryHandler, msg: ConsumeMessage): Promise<void> {
+    const delivery: Delivery = {
+      queue: logicalByPhysical.get(msg.fields.routingKey) ?? msg.fields.routingKey,
+      body: msg.content,
+      redelivered: msg.fields.redelivered,
+      priority: msg.properties.priority ?? 0,
+    };
+    let outcome: Outcome;
+    try {
+      outcome = await handler(delivery);
+    } catch (err) {
+      // The handler owns its errors; reaching here is a bug or an infrastructure fault. Requeue so nothing is lost.
+      log.error({ err }, 'delivery handler threw; requeueing');
+      outcome = { kind: 'requeue' };
+    }
+    if (channel !== consumeChannel) return; // the channel died: the broker redelivers the message itself
+    try {
+      if (outcome.kind === 'ack') channel.ack(msg);
+      else channel.nack(msg, false, outcome.kind === 'requeue');
+    } catch (err) {
+      log.warn({ err }, 'could not settle delivery; the broker will redeliver it');
+    }
+  }
+
+  const connection: RecoveringChannelModel = await amqp.connect(options.url, {
+    clientProperties: { connection_name: options.connectionName ?? `celerity:${process.pid}` },
+    recovery: {
+      initialDelay: 200,
+      maxDelay: 5_000,
+      initialMaxRetries: 0,
+      maxRetries: Infinity,
+      async setup(model: ChannelModel) {
+        currentModel = model;
+        const channel = await model.createConfirmChannel();
+        for (const d of declarations) await channel.assertQueue(d.name, d.options);
+        publishChannel = channel;
+        channel.on('close', () => {
+          if (publishChannel === channel) publishChannel = undefined;
+        });
+        if (consumer) await startConsuming(model, consumer);
+      },
+    },
+  });
+  log.info('rabbitmq connected');
+  connection.on('connect', () => log.info('rabbitmq reconnected'));
+  connection.on('disconnect', (err: Error) => {
+    publishChannel = undefined;
+    consumeChannel = undefined;
+    currentModel = undefined;
+    if (!closing) log.warn({ err }, 'rabbitmq connection lost; reconnecting');
+  });
+  connection.on('reconnect-scheduled', (info: { attempt: number; delay: number }) => log.info(info, 'rabbitmq reconnect scheduled'));
+  connection.on('error', (err: Error) => log.warn({ err }, 'rabbitmq connection error'));
+  connection.on('blocked', (reason: string) => log.warn({ reason }, 'rabbitmq blocked publishing'));
+  connection.on('unblocked', () => log.info('rabbitmq unblocked publishing'));
+
+  return {
+    publish(queue, body, opts) {
+      const channel = publishChannel;
+      if (!channel) return Promise.reject(new BrokerUnavailableError('RabbitMQ is not connected'));
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new BrokerUnavailableError(`RabbitMQ did not confirm within ${publishTimeoutMs} ms`)), publishTimeoutMs);
+        try {
+          channel.publish(
+            '',
+            physicalQueueName(namespace, queue),
+            body,
+            {
+              persistent: true,
+              priority: opts.priority,
+              messageId: opts.messageId,
+              contentType: 'application/json',
+              timestamp: Math.floor(Date.now() / 1000),
+              headers: opts.traceId ? { 'x-trace-id': opts.traceId } : {},
+            },
+            (err) => {
+              clearTimeout(timer);
+              if (err) reject(new BrokerUnavailableError('RabbitMQ refused the message', { cause: err }));
+              else resolve();
+            },
+          );
+        } catch (err) {
+          clearTimeout(timer);
+          reject(new BrokerUnavailableError('RabbitMQ publish failed', { cause: err }));
+        }
+      });
+    },
+
+    async consume(handler, consumeOptions) {
+      if (consumer) throw new Error('consume() was already called on this broker connection');
+      consumer = { handler, options: consumeOptions };
+      if (currentModel) await startConsuming(currentModel, consumer);
+    },
+
+    async cancelConsumers() {
+      const channel = consumeChannel;
+      consumer = undefined;
+      if (!channel) return;
+      for (const tag of consumerTags) await channel.cancel(tag).catch(() => undefined);
+      consumerTags = [];
+    },
+
+    isConnected() {
+      return publishChannel !== undefined;
+    },
+
+    async queueDepth(queue) {
+      const channel = publishChannel;
+      if (!channel) throw new BrokerUnavailableError('RabbitMQ is not connected');
+      const { messageCount } = await channel.checkQueue(physicalQueueName(namespace, queue));
+      return messageCount;
+    },
+
+    async close() {
+      if (closing) return;
+      closing = true;
+      await connection.close().catch((err: unknown) => log.warn({ err }, 'rabbitmq close failed'));
+    },
+  };
+}

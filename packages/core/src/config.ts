@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { QueueDefinition, RoutingRule } from './routing.js';
+
+const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
+const optionalCsv = z.preprocess((v) => (v === '' ? undefined : v), csv.optional());
+const optionalPositiveInt = z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().optional());
+
+/** The environment of every Celerity process (DESIGN.md "Configuration"), validated once at start-up. */
+export const EnvSchema = z
+  .object({
+    RABBITMQ_URL: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379/0'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    API_KEYS: optionalCsv,
+    JOBS_ROOT: z.string().min(1).default('examples/jobs'),
+    CELERITY_CONFIG: z.string().min(1).optional(),
+    RESULT_EXPIRES: z.coerce.number().int().positive().default(86_400),
+    TASK_SOFT_TIME_LIMIT: seconds(540),
+    TASK_TIME_LIMIT: seconds(600),
+    TASK_MAX_RETRIES: z.coerce.number().int().min(0).default(3),
+    TASK_RETRY_DELAY: seconds(60),
+    TASK_RETRY_DELAY_MAX: seconds(600),
+    WORKER_QUEUES: optionalCsv,
+    WORKER_CONCURRENCY: z.coerce.number().int().positive().default(availableParallelism()),
+    WORKER_PREFETCH: z.coerce.number().int().positive().default(1),
+    WORKER_MAX_TASKS_PER_CHILD: optionalPositiveInt,
+    WORKER_MAX_MEMORY_PER_CHILD: optionalPositiveInt,
+    WORKER_SHUTDOWN_GRACE: seconds(25),
+    WEBHOOK_SECRET: z.string().min(1).optional(),
+    NAMESPACE: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _ only')
+      .optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576),
+    BATCH_MAX_SIZE: z.coerce.number().int().positive().max(10_000).default(500),
+    PUBLISH_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  })
+  .refine((env) => env.TASK_SOFT_TIME_LIMIT <= env.TASK_TIME_LIMIT, {
+    path: ['TASK_SOFT_TIME_LIMIT'],
+    message: 'must not exceed TASK_TIME_LIMIT',
+  })
+  .refine((env) => env.TASK_RETRY_DELAY <= env.TASK_RETRY_DELAY_MAX, {
+    path: ['TASK_RETRY_DELAY'],
+    message: 'must not exceed TASK_RETRY_DELAY_MAX',
+  })
+  .refine((env) => isLoopback(env.HOST) || (env.API_KEYS?.length ?? 0) > 0, {
+    path: ['API_KEYS'],
+    message: 'required when HOST is not a loopback address',
+  });
+export type Env = z.output<typeof EnvSchema>;
+
+/** The optional CELERITY_CONFIG file: extra queues and routing rules. */
+export const ConfigFileSchema = z
+  .object({
+    queues: z.array(QueueDefinition).default([]),
+    routes: z.array(RoutingRule).default([]),
+  })
+  .strict();
+export type ConfigFile = z.output<typeof ConfigFileSchema>;
+
+export interface Config extends Env {
+  /** JOBS_ROOT made absolute against the working directory */
+  jobsRoot: string;
+  file: ConfigFile;
+}
+
+/** Parses the environment (and CELERITY_CONFIG when set); throws one ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = EnvSchema.safeParse(stripEmpty(env));
+  if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  const file = parsed.data.CELERITY_CONFIG ? readConfigFile(parsed.data.CELERITY_CONFIG) : ConfigFileSchema.parse({});
+  return Object.freeze({ ...parsed.data, jobsRoot: resolve(parsed.data.JOBS_ROOT), file });
+}
+
+function readConfigFile(path: string): ConfigFile {
+  let raw: unknown;
+  try {
+    const text = readFileSync(path, 'utf8');
+    raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`CELERITY_CONFIG: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = ConfigFileSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(`CELERITY_CONFIG (${path}) is invalid:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** An empty variable (`FOO=`) means "use the default", as in most twelve-factor tools. */
+function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

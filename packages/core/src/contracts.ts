@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import type { ErrorPayload } from './errors.js';
+import type { TaskStatus } from './status.js';
+
+/**
+ * The AMQP message body. Deliberately small: input and results live in Redis, so a big input
+ * never bloats the broker, and the record stays the single source of truth.
+ */
+export const TaskMessage = z.object({
+  id: z.string().min(1),
+  task: z.string().min(1),
+  trace_id: z.string().min(1),
+});
+export type TaskMessage = z.output<typeof TaskMessage>;
+
+export interface TaskProgress {
+  percent: number;
+  message: string | null;
+  data: unknown;
+}
+
+export interface TaskCallback {
+  url: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+}
+
+/** A task record as stored and served (DESIGN.md "Record"); times are ISO-8601 UTC. */
+export interface TaskRecord {
+  id: string;
+  task: string;
+  status: TaskStatus;
+  queue: string;
+  priority: number;
+  input: unknown;
+  result: unknown;
+  error: ErrorPayload | null;
+  progress: TaskProgress | null;
+  attempts: number;
+  max_retries: number;
+  time_limit: number | null;
+  soft_time_limit: number | null;
+  trace_id: string;
+  metadata: Record<string, unknown> | null;
+  callback: TaskCallback | null;
+  worker: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  eta: string | null;
+}
+
+/** What the producer needs to create a record: everything decided before publishing. */
+export interface NewTask {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  input: unknown;
+  max_retries: number;
+  time_limit: number | null;
+  soft_time_limit: number | null;
+  trace_id: string;
+  metadata: Record<string, unknown> | null;
+  callback_url: string | null;
+}

@@ -1,0 +1,105 @@
+/**
+ * Every error Celerity throws on purpose. `code` is part of the API contract (it appears in
+ * problem+json bodies and in task records); the HTTP mapping lives only in apps/api.
+ * Branch on `code`, never on `message`.
+ */
+export abstract class AppError extends Error {
+  abstract readonly code: string;
+  /** true when trying the same thing again later may succeed */
+  readonly retryable: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A request that is well-formed JSON but breaks a rule of the contract (HTTP 422). */
+export class InvalidTaskError extends AppError {
+  readonly code: string = 'INVALID_TASK';
+  constructor(
+    message: string,
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+export class UnknownJobError extends InvalidTaskError {
+  override readonly code = 'UNKNOWN_JOB';
+}
+export class InvalidTaskNameError extends InvalidTaskError {
+  override readonly code = 'INVALID_TASK_NAME';
+}
+export class UnknownQueueError extends InvalidTaskError {
+  override readonly code = 'UNKNOWN_QUEUE';
+}
+export class PriorityOutOfRangeError extends InvalidTaskError {
+  override readonly code = 'PRIORITY_OUT_OF_RANGE';
+}
+export class InvalidJobInputError extends InvalidTaskError {
+  override readonly code = 'INVALID_JOB_INPUT';
+}
+
+export class MalformedTaskIdError extends AppError {
+  readonly code = 'MALFORMED_TASK_ID';
+}
+export class TaskNotFoundError extends AppError {
+  readonly code = 'TASK_NOT_FOUND';
+}
+export class TaskAlreadyFinishedError extends AppError {
+  readonly code = 'TASK_ALREADY_FINISHED';
+  constructor(readonly status: string) {
+    super(`task already finished with status ${status}`);
+  }
+}
+export class UnauthorizedError extends AppError {
+  readonly code = 'UNAUTHORIZED';
+}
+
+export class BrokerUnavailableError extends AppError {
+  readonly code = 'BROKER_UNAVAILABLE';
+  override readonly retryable = true;
+}
+export class StoreUnavailableError extends AppError {
+  readonly code = 'STORE_UNAVAILABLE';
+  override readonly retryable = true;
+}
+
+export class ConfigError extends AppError {
+  readonly code = 'CONFIG_INVALID';
+}
+
+/** Thrown by job code: fail the task now, do not retry. */
+export class NonRetryableError extends AppError {
+  readonly code: string = 'JOB_NON_RETRYABLE';
+}
+
+/** The wire shape of an error stored on a task record: no stack traces leave the worker. */
+export interface ErrorPayload {
+  type: string;
+  message: string;
+  retryable: boolean;
+}
+
+/** Coerces anything thrown (including non-Error values) into an ErrorPayload. */
+export function toErrorPayload(err: unknown): ErrorPayload {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    const retryable = (err as { retryable?: unknown }).retryable;
+    return {
+      type: typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code) ? code : err.name || 'Error',
+      message: err.message,
+      retryable: typeof retryable === 'boolean' ? retryable : true,
+    };
+  }
+  return { type: 'NonErrorThrown', message: safeString(err), retryable: true };
+}
+
+function safeString(value: unknown): string {
+  try {
+    return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

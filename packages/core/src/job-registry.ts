@@ -1,0 +1,48 @@
+import { pathToFileURL } from 'node:url';
+import { UnknownJobError } from './errors.js';
+import { asLoadedJob, type LoadedJob } from './job.js';
+import { parseTaskName, resolveJobFile } from './task-name.js';
+
+export interface ResolvedJob {
+  /** absolute, real path of the module */
+  file: string;
+  exportName: string;
+  job: LoadedJob;
+}
+
+export interface JobRegistry {
+  /** Resolves and imports a task's job; throws a 422-class error for anything that is not a job. Cached. */
+  resolve(taskName: string): Promise<ResolvedJob>;
+}
+
+/** Used by the API (submit-time checks) and by the execution threads (to run). */
+export function createJobRegistry(jobsRoot: string): JobRegistry {
+  const cache = new Map<string, Promise<ResolvedJob>>();
+  return {
+    resolve(taskName) {
+      let found = cache.get(taskName);
+      if (!found) {
+        found = load(jobsRoot, taskName);
+        cache.set(taskName, found);
+        // failures are not cached: the module may appear after a deploy
+        found.catch(() => cache.delete(taskName));
+      }
+      return found;
+    },
+  };
+}
+
+async function load(jobsRoot: string, taskName: string): Promise<ResolvedJob> {
+  const ref = parseTaskName(taskName);
+  const file = resolveJobFile(jobsRoot, ref);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new UnknownJobError(`job module ${ref.modulePath.join('/')} failed to load: ${(err as Error).message}`, 'task', { cause: err });
+  }
+  const exported = Object.hasOwn(mod, ref.exportName) ? mod[ref.exportName] : undefined;
+  const job = asLoadedJob(exported);
+  if (!job) throw new UnknownJobError(`module ${ref.modulePath.join('/')} has no job export "${ref.exportName}"`, 'task');
+  return { file, exportName: ref.exportName, job };
+}

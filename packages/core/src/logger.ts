@@ -1,0 +1,13 @@
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** One root logger per process; packages receive it (or a child) as a parameter and never create one. */
+export function createLogger(options: { service: string; level: LevelWithSilent }): Logger {
+  return pino({
+    level: options.level,
+    base: { service: options.service, pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.password', '*.secret'], censor: '[redacted]' },
+  });
+}

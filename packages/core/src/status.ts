@@ -1,0 +1,24 @@
+/** Task statuses (DESIGN.md "Status"). A finished task never changes again. */
+export const TASK_STATUSES = ['pending', 'scheduled', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const FINISHED_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
+
+export function isFinished(status: TaskStatus): boolean {
+  return FINISHED_STATUSES.includes(status);
+}
+
+/** The allowed edges of the status machine. `running → running` is a redelivery after a worker died. */
+const TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
+  pending: ['running', 'scheduled', 'cancelled'],
+  scheduled: ['pending', 'running', 'cancelled'],
+  running: ['running', 'scheduled', 'succeeded', 'failed', 'timed_out', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  timed_out: [],
+  cancelled: [],
+};
+
+export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}

@@ -1,0 +1,123 @@
+import type { Broker } from '@celerity/broker';
+import {
+  InvalidJobInputError,
+  InvalidTaskError,
+  newTaskId,
+  type JobRegistry,
+  type Logger,
+  type NewTask,
+  type Router,
+  type TaskMessage,
+  type TaskRecord,
+} from '@celerity/core';
+import type { TaskStore } from '@celerity/store';
+
+/** A submission after HTTP validation (wire names, snake_case). */
+export interface SubmitRequest {
+  task: string;
+  input?: unknown;
+  queue?: string | undefined;
+  priority?: number | undefined;
+  max_retries?: number | undefined;
+  time_limit?: number | undefined;
+  soft_time_limit?: number | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface ProducerDeps {
+  store: TaskStore;
+  broker: Broker;
+  jobs: JobRegistry;
+  router: Router;
+  log: Logger;
+  defaults: { maxRetries: number; timeLimitSeconds: number };
+}
+
+export type Producer = ReturnType<typeof createProducer>;
+
+/**
+ * The one way a task enters the system (API and beat alike): check it, write the record, then
+ * publish with confirms. A task counts as accepted only once every step has succeeded; if the
+ * publish fails its record is removed and the error (503-class) goes back to the caller.
+ */
+export function createProducer(deps: ProducerDeps) {
+  async function prepare(request: SubmitRequest, traceId: string): Promise<NewTask> {
+    const { job } = await deps.jobs.resolve(request.task);
+    let input: unknown = request.input ?? null;
+    if (job.input) {
+      const parsed = job.input.safeParse(input);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue && issue.path.length > 0 ? `input.${issue.path.join('.')}` : 'input';
+        throw new InvalidJobInputError(`${where}: ${issue?.message ?? 'invalid'}`, where);
+      }
+      input = parsed.data;
+    }
+    const route = deps.router.route(request.task, request);
+    const timeLimit = request.time_limit ?? null;
+    const softTimeLimit = request.soft_time_limit ?? null;
+    if (timeLimit !== null && timeLimit > deps.defaults.timeLimitSeconds) {
+      throw new InvalidTaskError(`time_limit may not exceed ${deps.defaults.timeLimitSeconds} seconds (TASK_TIME_LIMIT)`, 'time_limit');
+    }
+    if (softTimeLimit !== null && softTimeLimit > (timeLimit ?? deps.defaults.timeLimitSeconds)) {
+      throw new InvalidTaskError('soft_time_limit may not exceed the hard time limit', 'soft_time_limit');
+    }
+    return {
+      id: newTaskId(),
+      task: request.task,
+      queue: route.queue,
+      priority: route.priority,
+      input,
+      max_retries: request.max_retries ?? deps.defaults.maxRetries,
+      time_limit: timeLimit,
+      soft_time_limit: softTimeLimit,
+      trace_id: traceId,
+      metadata: request.metadata ?? null,
+      callback_url: null,
+    };
+  }
+
+  async function accept(tasks: NewTask[]): Promise<TaskRecord[]> {
+    const records = await deps.store.createRecords(tasks);
+    try {
+      await Promise.all(
+        tasks.map((t) => {
+          const message: TaskMessage = { id: t.id, task: t.task, trace_id: t.trace_id };
+          return deps.broker.publish(t.queue, Buffer.from(JSON.stringify(message)), { priority: t.priority, messageId: t.id, traceId: t.trace_id });
+        }),
+      );
+    } catch (err) {
+      await deps.store.deleteRecords(tasks.map((t) => t.id)).catch((cleanupErr: unknown) => {
+        deps.log.error({ err: cleanupErr }, 'could not remove records of unpublished tasks');
+      });
+      throw err;
+    }
+    for (const t of tasks) deps.log.info({ task_id: t.id, trace_id: t.trace_id, task: t.task, queue: t.queue, priority: t.priority }, 'task accepted');
+    return records;
+  }
+
+  return {
+    async submit(request: SubmitRequest, traceId: string): Promise<TaskRecord> {
+      const [record] = await accept([await prepare(request, traceId)]);
+      return record!;
+    },
+
+    /** All or nothing: every task is checked before any record is written. */
+    async submitBatch(requests: readonly SubmitRequest[], traceId: string): Promise<TaskRecord[]> {
+      const tasks: NewTask[] = [];
+      for (const [i, request] of requests.entries()) {
+        try {
+          tasks.push(await prepare(request, traceId));
+        } catch (err) {
+          if (err instanceof InvalidTaskError) {
+            // same class (so the same code), with the position of the offending task in the batch
+            const SameError = err.constructor as new (message: string, field?: string, options?: { cause?: unknown }) => InvalidTaskError;
+            throw new SameError(`tasks[${i}]: ${err.message}`, err.field ? `tasks.${i}.${err.field}` : `tasks.${i}`, { cause: err });
+          }
+          throw err;
+        }
+      }
+      return accept(tasks);
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export * from './codec.js';
+export * from './keys.js';
+export * from './redis.js';
+export * from './task-store.js';

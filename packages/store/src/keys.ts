@@ -1,0 +1,14 @@
+/** Every Redis key and channel name Celerity uses, in one place. NAMESPACE isolates deployments and test runs. */
+export function createKeys(namespace: string | undefined) {
+  const prefix = namespace ? `celerity:${namespace}:` : 'celerity:';
+  return {
+    prefix,
+    /** hash: the task record */
+    task: (id: string) => `${prefix}task:${id}`,
+    /** sorted set, all scores 0, members are UUIDv7 ids: lexical order = creation order */
+    index: `${prefix}tasks`,
+    /** pub/sub: cancel requests for running tasks, read by every worker */
+    control: `${prefix}control`,
+  };
+}
+export type Keys = ReturnType<typeof createKeys>;

@@ -1,0 +1,303 @@
+import type { Redis } from 'ioredis';
+import {
+  canTransition,
+  StoreUnavailableError,
+  TASK_STATUSES,
+  type ErrorPayload,
+  type NewTask,
+  type TaskProgress,
+  type TaskRecord,
+  type TaskStatus,
+} from '@celerity/core';
+import { decodeResult, encodeResult } from './codec.js';
+import { createKeys, type Keys } from './keys.js';
+import { CANCEL_SCRIPT, FINISH_SCRIPT, PROGRESS_SCRIPT, START_SCRIPT } from './scripts.js';
+
+export type StartResult =
+  | { kind: 'started'; attempt: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null }
+  | { kind: 'skip'; status: TaskStatus }
+  | { kind: 'missing' };
+
+export type CancelResult =
+  | { kind: 'cancelled'; previousStatus: TaskStatus; cancelledAt: string }
+  | { kind: 'finished'; status: TaskStatus }
+  | { kind: 'missing' };
+
+export interface FinalOutcome {
+  status: Extract<TaskStatus, 'succeeded' | 'failed' | 'timed_out'>;
+  result?: unknown;
+  error?: ErrorPayload;
+}
+
+export interface ListQuery {
+  status?: TaskStatus | undefined;
+  queue?: string | undefined;
+  task?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface ControlMessage {
+  type: 'cancel';
+  id: string;
+  terminate: boolean;
+}
+
+/** The statuses a task may move to `to` from, per the status machine in @celerity/core. */
+function allowedFrom(to: TaskStatus): string {
+  return TASK_STATUSES.filter((from) => canTransition(from, to)).join(',');
+}
+const FROM = {
+  running: allowedFrom('running'),
+  finished: allowedFrom('succeeded'),
+  cancelled: allowedFrom('cancelled'),
+};
+
+/** How many index entries one list request examines at most, so a rare filter cannot scan everything. */
+const LIST_SCAN_BUDGET = 2_000;
+const LIST_PAGE = 200;
+
+export interface TaskStoreOptions {
+  namespace?: string | undefined;
+  /** seconds finished records and results are kept */
+  resultTtlSeconds: number;
+}
+
+type Scripts = Redis & {
+  celerityStart(key: string, worker: string, startedAt: string, from: string, redelivered: string): Promise<string[]>;
+  celerityFinish(key: string, status: string, at: string, result: Buffer | string, error: string, ttl: number, from: string): Promise<string>;
+  celerityCancel(key: string, channel: string, id: string, at: string, ttl: number, terminate: string, from: string): Promise<string[]>;
+  celerityProgress(key: string, progress: string): Promise<number>;
+};
+
+export type TaskStore = ReturnType<typeof createTaskStore>;
+
+/** Records, results and status changes in Redis. The only module that knows the record layout. */
+export function createTaskStore(client: Redis, options: TaskStoreOptions) {
+  const keys: Keys = createKeys(options.namespace);
+  const ttl = options.resultTtlSeconds;
+  const redis = defineScripts(client);
+
+  return {
+    keys,
+
+    /** Writes new records in one transaction (single or batch); the index makes them listable. */
+    async createRecords(tasks: readonly NewTask[], createdAt = new Date()): Promise<TaskRecord[]> {
+      const at = createdAt.toISOString();
+      const multi = redis.multi();
+      for (const t of tasks) {
+        multi.hset(keys.task(t.id), {
+          id: t.id,
+          task: t.task,
+          status: 'pending',
+          queue: t.queue,
+          priority: t.priority,
+          input: JSON.stringify(t.input ?? null),
+          attempts: 0,
+          max_retries: t.max_retries,
+          time_limit: t.time_limit ?? '',
+          soft_time_limit: t.soft_time_limit ?? '',
+          trace_id: t.trace_id,
+          metadata: t.metadata ? JSON.stringify(t.metadata) : '',
+          callback: t.callback_url ? JSON.stringify({ url: t.callback_url, state: 'pending', attempts: 0 }) : '',
+          created_at: at,
+        });
+        multi.zadd(keys.index, 0, t.id);
+      }
+      await guard(multi.exec());
+      return tasks.map((t) => ({
+        id: t.id,
+        task: t.task,
+        status: 'pending',
+        queue: t.queue,
+        priority: t.priority,
+        input: t.input ?? null,
+        result: null,
+        error: null,
+        progress: null,
+        attempts: 0,
+        max_retries: t.max_retries,
+        time_limit: t.time_limit,
+        soft_time_limit: t.soft_time_limit,
+        trace_id: t.trace_id,
+        metadata: t.metadata,
+        callback: t.callback_url ? { url: t.callback_url, state: 'pending', attempts: 0 } : null,
+        worker: null,
+        created_at: at,
+        started_at: null,
+        finished_at: null,
+        eta: null,
+      }));
+    },
+
+    /** Removes records whose publish failed: the caller got a 503, so the task was never accepted. */
+    async deleteRecords(ids: readonly string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await guard(redis.multi().del(...ids.map(keys.task)).zrem(keys.index, ...ids).exec());
+    },
+
+    async start(id: string, worker: string, redelivered: boolean): Promise<StartResult> {
+      const reply = await guard(redis.celerityStart(keys.task(id), worker, new Date().toISOString(), FROM.running, redelivered ? '1' : '0'));
+      if (reply[0] === 'missing') return { kind: 'missing' };
+      if (reply[0] === 'skip') return { kind: 'skip', status: reply[1] as TaskStatus };
+      return {
+        kind: 'started',
+        attempt: Number(reply[1]),
+        input: JSON.parse(reply[2] ?? 'null'),
+        timeLimit: reply[3] ? Number(reply[3]) : null,
+        softTimeLimit: reply[4] ? Number(reply[4]) : null,
+      };
+    },
+
+    /** Stores a terminal outcome unless the task was cancelled meanwhile; returns 'ok' or the status that won. */
+    async finish(id: string, outcome: FinalOutcome): Promise<'ok' | string> {
+      return guard(
+        redis.celerityFinish(
+          keys.task(id),
+          outcome.status,
+          new Date().toISOString(),
+          outcome.status === 'succeeded' ? encodeResult(outcome.result) : '',
+          outcome.error ? JSON.stringify(outcome.error) : '',
+          ttl,
+          FROM.finished,
+        ),
+      );
+    },
+
+    async cancel(id: string, terminate: boolean): Promise<CancelResult> {
+      const at = new Date().toISOString();
+      const reply = await guard(redis.celerityCancel(keys.task(id), keys.control, id, at, ttl, terminate ? '1' : '0', FROM.cancelled));
+      if (reply[0] === 'missing') return { kind: 'missing' };
+      if (reply[0] === 'finished') return { kind: 'finished', status: reply[1] as TaskStatus };
+      return { kind: 'cancelled', previousStatus: reply[1] as TaskStatus, cancelledAt: at };
+    },
+
+    async setProgress(id: string, progress: TaskProgress): Promise<boolean> {
+      return (await guard(redis.celerityProgress(keys.task(id), JSON.stringify(progress)))) === 1;
+    },
+
+    async get(id: string): Promise<TaskRecord | undefined> {
+      const fields = await guard(redis.hgetallBuffer(keys.task(id)));
+      return fields.status ? toRecord(fields) : undefined;
+    },
+
+    /** Newest first. Filters are applied while walking the index; `next_cursor` resumes after the last id examined. */
+    async list(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
+      const matches: string[] = [];
+      const expired: string[] = [];
+      let upper = query.cursor ? `(${query.cursor}` : '+';
+      let examined = 0;
+      let exhausted = false;
+      let lastExamined: string | undefined;
+      while (matches.length < query.limit && examined < LIST_SCAN_BUDGET) {
+        const ids = await guard(redis.zrevrangebylex(keys.index, upper, '-', 'LIMIT', 0, LIST_PAGE));
+        if (ids.length === 0) {
+          exhausted = true;
+          break;
+        }
+        const pipeline = redis.pipeline();
+        for (const id of ids) pipeline.hmget(keys.task(id), 'status', 'queue', 'task');
+        const rows = (await guard(pipeline.exec())) ?? [];
+        for (const [i, id] of ids.entries()) {
+          examined += 1;
+          lastExamined = id;
+          const [status, queue, task] = (rows[i]?.[1] ?? []) as (string | null)[];
+          if (!status) expired.push(id);
+          else if ((!query.status || status === query.status) && (!query.queue || queue === query.queue) && (!query.task || task === query.task)) {
+            matches.push(id);
+            if (matches.length === query.limit) break;
+          }
+        }
+        if (ids.length < LIST_PAGE && lastExamined === ids.at(-1)) {
+          exhausted = true; // a short page read to its end: nothing older remains
+          break;
+        }
+        upper = `(${lastExamined}`;
+      }
+      if (expired.length > 0) void redis.zrem(keys.index, ...expired).catch(() => undefined); // lazy clean-up of expired records
+      const pipeline = redis.pipeline();
+      for (const id of matches) pipeline.hgetallBuffer(keys.task(id));
+      const rows = matches.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
+      const items = rows.map((row) => row[1] as Record<string, Buffer>).filter((f) => f?.status).map(toRecord);
+      return { items, next_cursor: exhausted || !lastExamined ? null : lastExamined };
+    },
+
+    /** Workers listen here for cancel requests of running tasks. Uses its own connection (pub/sub mode). */
+    async subscribeControl(onMessage: (message: ControlMessage) => void): Promise<{ close(): Promise<void> }> {
+      const subscriber = client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+      subscriber.on('error', () => undefined); // reconnects by itself; the main client logs the outage
+      subscriber.on('message', (_channel: string, text: string) => {
+        try {
+          onMessage(JSON.parse(text) as ControlMessage);
+        } catch {
+          // not ours; ignore
+        }
+      });
+      await subscriber.subscribe(keys.control);
+      return {
+        async close() {
+          subscriber.disconnect();
+        },
+      };
+    },
+
+    async ping(): Promise<void> {
+      await guard(redis.ping());
+    },
+  };
+}
+
+function defineScripts(client: Redis): Scripts {
+  const scripts = client as Scripts;
+  if (typeof scripts.celerityStart !== 'function') {
+    client.defineCommand('celerityStart', { numberOfKeys: 1, lua: START_SCRIPT });
+    client.defineCommand('celerityFinish', { numberOfKeys: 1, lua: FINISH_SCRIPT });
+    client.defineCommand('celerityCancel', { numberOfKeys: 2, lua: CANCEL_SCRIPT });
+    client.defineCommand('celerityProgress', { numberOfKeys: 1, lua: PROGRESS_SCRIPT });
+  }
+  return scripts;
+}
+
+/** Any Redis failure becomes StoreUnavailableError, which the API answers with 503. */
+async function guard<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (err) {
+    throw new StoreUnavailableError('Redis is unavailable', { cause: err });
+  }
+}
+
+function toRecord(f: Record<string, Buffer>): TaskRecord {
+  const str = (name: string): string | null => (f[name] && f[name].length > 0 ? f[name].toString('utf8') : null);
+  const json = <T>(name: string): T | null => {
+    const s = str(name);
+    return s === null ? null : (JSON.parse(s) as T);
+  };
+  const num = (name: string): number | null => {
+    const s = str(name);
+    return s === null ? null : Number(s);
+  };
+  return {
+    id: str('id')!,
+    task: str('task')!,
+    status: str('status') as TaskStatus,
+    queue: str('queue')!,
+    priority: num('priority') ?? 0,
+    input: json('input'),
+    result: f.result && f.result.length > 0 ? decodeResult(f.result) : null,
+    error: json<ErrorPayload>('error'),
+    progress: json<TaskProgress>('progress'),
+    attempts: num('attempts') ?? 0,
+    max_retries: num('max_retries') ?? 0,
+    time_limit: num('time_limit'),
+    soft_time_limit: num('soft_time_limit'),
+    trace_id: str('trace_id')!,
+    metadata: json('metadata'),
+    callback: json('callback'),
+    worker: str('worker'),
+    created_at: str('created_at')!,
+    started_at: str('started_at'),
+    finished_at: str('finished_at'),
+    eta: str('eta'),
+  };
+}
