@@ -18,6 +18,7 @@ export async function noop(): Promise<null> {
 export async function sleep(input: { ms?: number } | null, ctx: JobContext): Promise<{ slept_ms: number }> {
   const ms = input?.ms ?? 1_000;
   const started = Date.now();
+  ctx.signal.throwIfAborted(); // an 'abort' listener added after the abort would never fire
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
     ctx.signal.addEventListener('abort', () => {

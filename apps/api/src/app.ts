@@ -5,7 +5,7 @@ import type { Config, Logger } from '@celerity/core';
 import { newTraceId } from '@celerity/core';
 import type { Producer } from '@celerity/producer';
 import type { TaskStore } from '@celerity/store';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createApiKeyCheck } from './auth.js';
 import { problem, sendProblem, toProblem } from './http-errors.js';
@@ -30,14 +30,14 @@ export async function buildApp(deps: ApiDeps) {
   const app = Fastify({
     loggerInstance: deps.log,
     bodyLimit: deps.config.BODY_LIMIT,
-    requestIdLogLabel: 'trace_id',
+    // request logs carry trace_id; the routes log what matters, so per-request access logs are off
+    logController: new LogController({ requestIdLogLabel: 'trace_id', disableRequestLogging: true }),
     requestIdHeader: false,
     // X-Trace-Id from the caller when it looks sane, else a new one; it follows the task to the worker
     genReqId: (req) => {
       const incoming = req.headers['x-trace-id'];
       return typeof incoming === 'string' && TRACE_ID.test(incoming) ? incoming : newTraceId();
     },
-    disableRequestLogging: true,
     ajv: { customOptions: { coerceTypes: false } },
   }).withTypeProvider<ZodTypeProvider>();
 

@@ -65,7 +65,7 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
     const status = STATUS_BY_CODE[err.code] ?? 500;
     return problem(status, err.code, status >= 500 && status !== 503 ? 'internal error' : err.message, context);
   }
-  const fastifyErr = err as Partial<FastifyError>;
+  const fastifyErr = (typeof err === 'object' && err !== null ? err : {}) as Partial<FastifyError>;
   if (fastifyErr.statusCode && fastifyErr.statusCode >= 400 && fastifyErr.statusCode < 500) {
     const code = fastifyErr.statusCode === 413 ? 'BODY_TOO_LARGE' : fastifyErr.statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
     return problem(fastifyErr.statusCode, code, fastifyErr.message ?? 'bad request', context);

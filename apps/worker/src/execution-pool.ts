@@ -10,6 +10,8 @@ export interface ExecutionPoolOptions {
 }
 
 export interface ExecutionPool {
+  /** Resolves once every thread has loaded and listens for aborts. */
+  ready(): Promise<void>;
   /** Runs a job in a thread. `kill` aborting terminates that thread (the pool replaces it). */
   run(request: ExecutionRequest, kill: AbortSignal): Promise<ExecutionResult>;
   /** Aborts the job's own signal (cooperative): cancel or soft time limit. */
@@ -36,18 +38,30 @@ export function createExecutionPool(options: ExecutionPoolOptions): ExecutionPoo
   const channel = new BroadcastChannel(channelName);
   channel.unref();
   let progressListener: ((update: Extract<ChannelMessage, { type: 'progress' }>) => void) | undefined;
+  /** aborts of tasks still in flight, repeated whenever a (replacement) thread comes up */
+  const requestedAborts = new Map<string, AbortReason>();
+  let readyThreads = 0;
+  let onAllReady: (() => void) | undefined;
+  const allReady = new Promise<void>((resolve) => (onAllReady = resolve));
   channel.onmessage = (event) => {
     const message = (event as { data: ChannelMessage }).data;
     if (message.type === 'progress') progressListener?.(message);
+    else if (message.type === 'ready') {
+      readyThreads += 1;
+      if (readyThreads >= options.threads) onAllReady?.();
+      for (const [taskId, reason] of requestedAborts) channel.postMessage({ type: 'abort', taskId, reason } satisfies ChannelMessage);
+    }
   };
 
   return {
+    ready: () => allReady,
     run(request, kill) {
-      return pool.run(request, { signal: kill }) as Promise<ExecutionResult>;
+      const running = pool.run(request, { signal: kill }) as Promise<ExecutionResult>;
+      return running.finally(() => requestedAborts.delete(request.taskId));
     },
     abort(taskId, reason) {
-      const message: ChannelMessage = { type: 'abort', taskId, reason };
-      channel.postMessage(message);
+      requestedAborts.set(taskId, reason);
+      channel.postMessage({ type: 'abort', taskId, reason } satisfies ChannelMessage);
     },
     onProgress(listener) {
       progressListener = listener;

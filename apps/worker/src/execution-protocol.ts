@@ -16,6 +16,7 @@ export type AbortReason = 'cancelled' | 'soft_time_limit' | 'shutdown';
 /** Messages on the pool's BroadcastChannel, in both directions. */
 export type ChannelMessage =
   | { type: 'abort'; taskId: string; reason: AbortReason }
+  | { type: 'ready' }
   | { type: 'progress'; taskId: string; percent: number; message: string | null; data: unknown };
 
 export interface ThreadData {

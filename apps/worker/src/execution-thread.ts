@@ -31,6 +31,10 @@ channel.onmessage = (event) => {
   }
 };
 
+// A BroadcastChannel does not buffer for listeners that do not exist yet: tell the pool we are
+// listening, so it can repeat aborts sent while this thread was still loading.
+channel.postMessage({ type: 'ready' } satisfies ChannelMessage);
+
 function abortError(reason: AbortReason): Error {
   const err = new Error(reason === 'soft_time_limit' ? 'soft time limit exceeded' : `task ${reason}`);
   err.name = reason === 'soft_time_limit' ? 'TimeoutError' : 'AbortError';
@@ -62,6 +66,7 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
       if (!parsed.success) throw new InvalidJobInputError(`input does not match the job's schema: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
       input = parsed.data;
     }
+    controller.signal.throwIfAborted(); // aborted while the module loaded: do not start the job at all
     const result = await job.run(input, ctx);
     return { ok: true, result: result === undefined ? null : JSON.parse(JSON.stringify(result)) };
   } catch (err) {

@@ -46,6 +46,7 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     connectionName: `celerity-worker:${workerName}`,
   });
   const pool = createExecutionPool({ threads: concurrency, jobsRoot: config.jobsRoot, logLevel: config.LOG_LEVEL });
+  await pool.ready();
   const progress = createProgressWriter(store, log);
   pool.onProgress((u) => progress.report(u.taskId, { percent: u.percent, message: u.message, data: u.data }));
 

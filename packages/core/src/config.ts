@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -12,6 +13,12 @@ const csv = z
   .transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
 const optionalCsv = z.preprocess((v) => (v === '' ? undefined : v), csv.optional());
 const optionalPositiveInt = z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().optional());
+
+/** Runs a cross-field check as soon as the fields it reads are valid, so one error lists every bad variable. */
+function fieldsValid(...fields: string[]) {
+  return (payload: { issues: readonly { path?: readonly PropertyKey[] | undefined }[] }) =>
+    !payload.issues.some((issue) => fields.includes(String(issue.path?.[0])));
+}
 
 /** The environment of every Celerity process (DESIGN.md "Configuration"), validated once at start-up. */
 export const EnvSchema = z
@@ -48,14 +55,17 @@ export const EnvSchema = z
   .refine((env) => env.TASK_SOFT_TIME_LIMIT <= env.TASK_TIME_LIMIT, {
     path: ['TASK_SOFT_TIME_LIMIT'],
     message: 'must not exceed TASK_TIME_LIMIT',
+    when: fieldsValid('TASK_SOFT_TIME_LIMIT', 'TASK_TIME_LIMIT'),
   })
   .refine((env) => env.TASK_RETRY_DELAY <= env.TASK_RETRY_DELAY_MAX, {
     path: ['TASK_RETRY_DELAY'],
     message: 'must not exceed TASK_RETRY_DELAY_MAX',
+    when: fieldsValid('TASK_RETRY_DELAY', 'TASK_RETRY_DELAY_MAX'),
   })
   .refine((env) => isLoopback(env.HOST) || (env.API_KEYS?.length ?? 0) > 0, {
     path: ['API_KEYS'],
     message: 'required when HOST is not a loopback address',
+    when: fieldsValid('HOST', 'API_KEYS'),
   });
 export type Env = z.output<typeof EnvSchema>;
 
@@ -101,5 +111,5 @@ function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }

@@ -47,7 +47,11 @@ export function createRouter(extraQueues: readonly QueueDefinition[], rules: rea
   const byName = new Map(DEFAULT_QUEUES.map((q) => [q.name, q]));
   for (const q of extraQueues) byName.set(q.name, q);
   for (const rule of rules) {
-    if (!byName.has(rule.queue)) throw new UnknownQueueError(`routing rule "${rule.match}" names unknown queue "${rule.queue}"`);
+    const queue = byName.get(rule.queue);
+    if (!queue) throw new UnknownQueueError(`routing rule "${rule.match}" names unknown queue "${rule.queue}"`);
+    if (rule.priority !== undefined && rule.priority > queue.max_priority) {
+      throw new PriorityOutOfRangeError(`routing rule "${rule.match}" sets priority ${rule.priority} above the maximum of queue "${queue.name}" (${queue.max_priority})`);
+    }
   }
   const matchers = rules.map((rule) => ({ rule, test: picomatch(rule.match, { dot: true }) }));
 
@@ -59,8 +63,8 @@ export function createRouter(extraQueues: readonly QueueDefinition[], rules: rea
       const queue = byName.get(queueName);
       if (!queue) throw new UnknownQueueError(`unknown queue "${queueName}"; known: ${[...byName.keys()].join(', ')}`, 'queue');
       const priority = requested.priority ?? (requested.queue === undefined ? rule?.priority : undefined) ?? queue.default_priority;
-      if (priority > queue.max_priority) {
-        throw new PriorityOutOfRangeError(`priority ${priority} exceeds the maximum of queue "${queue.name}" (${queue.max_priority})`, 'priority');
+      if (!Number.isInteger(priority) || priority < 0 || priority > queue.max_priority) {
+        throw new PriorityOutOfRangeError(`priority ${priority} is outside 0..${queue.max_priority}, the range of queue "${queue.name}"`, 'priority');
       }
       return { queue: queue.name, priority };
     },

@@ -1,0 +1,52 @@
+import { connectBroker, type Broker } from '@celerity/broker';
+import { createJobRegistry, createLogger, createRouter, type Config } from '@celerity/core';
+import { createProducer } from '@celerity/producer';
+import { createRedis, createTaskStore, type TaskStore } from '@celerity/store';
+import { cleanupNamespace, testConfig, testNamespace } from '@celerity/testkit';
+import type { Redis } from 'ioredis';
+import { buildApp, type App } from '../src/app.js';
+
+export interface ApiHarness {
+  ns: string;
+  config: Readonly<Config>;
+  app: App;
+  store: TaskStore;
+  broker: Broker;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+/** The real app on real RabbitMQ and Redis, in its own namespace, without a worker (tasks stay queued). */
+export async function startApiHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
+  const ns = testNamespace();
+  const config = testConfig(ns, env);
+  const log = createLogger({ service: 'test-api', level: config.LOG_LEVEL });
+  const router = createRouter(config.file.queues, config.file.routes);
+  const redis = createRedis({ url: config.REDIS_URL, log, failFast: true, name: 'test-api' });
+  await redis.connect();
+  const store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: config.RESULT_EXPIRES });
+  const broker = await connectBroker({ url: config.RABBITMQ_URL, namespace: ns, queues: router.queues, log });
+  const producer = createProducer({
+    store,
+    broker,
+    jobs: createJobRegistry(config.jobsRoot),
+    router,
+    log,
+    defaults: { maxRetries: config.TASK_MAX_RETRIES, timeLimitSeconds: config.TASK_TIME_LIMIT },
+  });
+  const app = await buildApp({ config, log, store, broker, producer });
+  return {
+    ns,
+    config,
+    app,
+    store,
+    broker,
+    redis,
+    async close() {
+      await app.close();
+      await broker.close();
+      redis.disconnect();
+      await cleanupNamespace(ns, router.queues.map((q) => q.name));
+    },
+  };
+}

@@ -1,0 +1,237 @@
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startApiHarness, type ApiHarness } from '../harness.js';
+
+let h: ApiHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const post = (harness: ApiHarness, payload: unknown, headers: Record<string, string> = {}) =>
+  harness.app.inject({ method: 'POST', url: '/tasks', payload: payload as object, headers });
+
+describe('POST /tasks', () => {
+  it('answers 202 with the pending record and a Location, after the message is in the queue', async () => {
+    h = await startApiHarness();
+    const res = await post(h, { task: 'demo.echo', input: { hello: 'world' }, metadata: { team: 'a' } }, { 'x-trace-id': 'trace-abc' });
+    expect(res.statusCode).toBe(202);
+    const record = res.json();
+    expect(record).toMatchObject({ task: 'demo.echo', status: 'pending', queue: 'default', priority: 5, input: { hello: 'world' }, trace_id: 'trace-abc', metadata: { team: 'a' }, attempts: 0 });
+    expect(res.headers.location).toBe(`/tasks/${record.id}`);
+    expect(res.headers['x-trace-id']).toBe('trace-abc');
+    expect(await h.broker.queueDepth('default')).toBe(1);
+
+    const fetched = await h.app.inject({ method: 'GET', url: `/tasks/${record.id}` });
+    expect(fetched.statusCode).toBe(200);
+    expect(fetched.json()).toEqual(record);
+  });
+
+  it('routes by explicit queue and priority, and refuses what a queue cannot take', async () => {
+    h = await startApiHarness();
+    expect((await post(h, { task: 'demo.echo', queue: 'high_priority' })).json()).toMatchObject({ queue: 'high_priority', priority: 9 });
+    expect((await post(h, { task: 'demo.echo', queue: 'low_priority' })).json()).toMatchObject({ queue: 'low_priority', priority: 1 });
+    expect((await post(h, { task: 'demo.echo', priority: 7 })).json()).toMatchObject({ queue: 'default', priority: 7 });
+
+    const tooHigh = await post(h, { task: 'demo.echo', queue: 'low_priority', priority: 5 });
+    expect(tooHigh.statusCode).toBe(422);
+    expect(tooHigh.headers['content-type']).toContain('application/problem+json');
+    expect(tooHigh.json()).toMatchObject({ code: 'PRIORITY_OUT_OF_RANGE', errors: [{ field: 'priority' }] });
+
+    const unknown = await post(h, { task: 'demo.echo', queue: 'nope' });
+    expect(unknown.statusCode).toBe(422);
+    expect(unknown.json()).toMatchObject({ code: 'UNKNOWN_QUEUE', errors: [{ field: 'queue' }] });
+  });
+
+  it('applies routing rules and extra queues from CELERITY_CONFIG; an explicit queue still wins', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'celerity-config-'));
+    const file = join(dir, 'celerity.yaml');
+    writeFileSync(
+      file,
+      ['queues:', '  - { name: reports, max_priority: 3, default_priority: 2 }', 'routes:', '  - { match: "reports.*", queue: reports }', '  - { match: "demo.sleep", queue: high_priority, priority: 7 }'].join('\n'),
+    );
+    try {
+      h = await startApiHarness({ CELERITY_CONFIG: file });
+      expect((await post(h, { task: 'reports.monthly.generate', input: { month: '2026-01' } })).json()).toMatchObject({ queue: 'reports', priority: 2 });
+      expect((await post(h, { task: 'demo.sleep' })).json()).toMatchObject({ queue: 'high_priority', priority: 7 });
+      expect((await post(h, { task: 'demo.sleep', queue: 'default' })).json()).toMatchObject({ queue: 'default', priority: 5 });
+      expect(await h.broker.queueDepth('reports')).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['../etc.passwd', 'INVALID_TASK_NAME'],
+    ['demo/echo.run', 'INVALID_TASK_NAME'],
+    ['node:fs.readFileSync', 'INVALID_TASK_NAME'],
+    ['demo.constructor', 'INVALID_TASK_NAME'],
+    ['__proto__.echo', 'INVALID_TASK_NAME'],
+    ['demo', 'INVALID_TASK_NAME'],
+    ['missing.module', 'UNKNOWN_JOB'],
+    ['demo.notExported', 'UNKNOWN_JOB'],
+    ['demo.toString', 'UNKNOWN_JOB'],
+  ])('refuses task name %s with 422 %s and publishes nothing', async (task, code) => {
+    h ??= await startApiHarness();
+    const res = await post(h, { task });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ status: 422, code, errors: [{ field: 'task' }] });
+    expect(await h.broker.queueDepth('default')).toBe(0);
+  });
+
+  it("checks the input against a defineJob schema at submit time", async () => {
+    h = await startApiHarness();
+    const bad = await post(h, { task: 'reports.monthly.generate', input: { month: 'June' } });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json()).toMatchObject({ code: 'INVALID_JOB_INPUT', errors: [{ field: 'input.month' }] });
+    expect((await post(h, { task: 'reports.monthly.generate', input: { month: '2026-06' } })).statusCode).toBe(202);
+  });
+
+  it('answers 400 problem+json for malformed JSON and for schema errors, naming the field', async () => {
+    h = await startApiHarness();
+    const malformed = await h.app.inject({ method: 'POST', url: '/tasks', payload: '{"task":', headers: { 'content-type': 'application/json' } });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.headers['content-type']).toContain('application/problem+json');
+
+    const wrongType = await post(h, { task: 'demo.echo', priority: 'high' });
+    expect(wrongType.statusCode).toBe(400);
+    expect(wrongType.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'body.priority' }] });
+
+    const unknownField = await post(h, { task: 'demo.echo', prority: 3 });
+    expect(unknownField.statusCode).toBe(400);
+    expect(unknownField.json().detail).toContain('prority');
+
+    const missing = await post(h, { input: {} });
+    expect(missing.json()).toMatchObject({ status: 400, errors: [{ field: 'body.task' }] });
+  });
+
+  it('answers 413 for a body over BODY_LIMIT', async () => {
+    h = await startApiHarness({ BODY_LIMIT: '1024' });
+    const res = await post(h, { task: 'demo.echo', input: 'x'.repeat(2048) });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ status: 413, code: 'BODY_TOO_LARGE' });
+  });
+
+  it('answers 503 with Retry-After while RabbitMQ is unreachable, and keeps no record of the refused task', async () => {
+    h = await startApiHarness();
+    await h.broker.close();
+    const res = await post(h, { task: 'demo.echo' });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json()).toMatchObject({ code: 'BROKER_UNAVAILABLE' });
+    expect((await h.store.list({ limit: 10 })).items).toEqual([]);
+  });
+
+  it('answers 503 with Retry-After while Redis is unreachable', async () => {
+    h = await startApiHarness();
+    h.redis.disconnect();
+    const res = await post(h, { task: 'demo.echo' });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json()).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(await h.broker.queueDepth('default')).toBe(0);
+  });
+});
+
+describe('POST /tasks/batch', () => {
+  it('accepts all tasks with one record each', async () => {
+    h = await startApiHarness();
+    const res = await h.app.inject({ method: 'POST', url: '/tasks/batch', payload: { tasks: [{ task: 'demo.echo', input: 1 }, { task: 'demo.noop', queue: 'high_priority' }] } });
+    expect(res.statusCode).toBe(202);
+    expect(res.json().tasks.map((t: { task: string; queue: string }) => [t.task, t.queue])).toEqual([['demo.echo', 'default'], ['demo.noop', 'high_priority']]);
+    expect(await h.broker.queueDepth('default')).toBe(1);
+    expect(await h.broker.queueDepth('high_priority')).toBe(1);
+  });
+
+  it('accepts nothing when one task is invalid, and names it', async () => {
+    h = await startApiHarness();
+    const res = await h.app.inject({ method: 'POST', url: '/tasks/batch', payload: { tasks: [{ task: 'demo.echo' }, { task: 'demo.missing' }] } });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ code: 'UNKNOWN_JOB', errors: [{ field: 'tasks.1.task' }] });
+    expect(await h.broker.queueDepth('default')).toBe(0);
+  });
+
+  it('refuses a batch over BATCH_MAX_SIZE', async () => {
+    h = await startApiHarness({ BATCH_MAX_SIZE: '2' });
+    const res = await h.app.inject({ method: 'POST', url: '/tasks/batch', payload: { tasks: [{ task: 'demo.echo' }, { task: 'demo.echo' }, { task: 'demo.echo' }] } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().detail).toContain('at most 2 tasks');
+  });
+});
+
+describe('GET /tasks', () => {
+  it('lists newest first, filters, and pages with next_cursor', async () => {
+    h = await startApiHarness();
+    const ids: string[] = [];
+    for (const task of ['demo.echo', 'demo.sleep', 'demo.echo']) {
+      ids.push((await post(h, { task })).json().id);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const first = (await h.app.inject({ method: 'GET', url: '/tasks?limit=2' })).json();
+    expect(first.items.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
+    const second = (await h.app.inject({ method: 'GET', url: `/tasks?limit=2&cursor=${first.next_cursor}` })).json();
+    expect(second).toMatchObject({ items: [{ id: ids[0] }], next_cursor: null });
+    const echoes = (await h.app.inject({ method: 'GET', url: '/tasks?task=demo.echo&status=pending&queue=default' })).json();
+    expect(echoes.items.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[0]]);
+    expect((await h.app.inject({ method: 'GET', url: '/tasks?status=bogus' })).statusCode).toBe(400);
+    expect((await h.app.inject({ method: 'GET', url: '/tasks?limit=1000' })).statusCode).toBe(400);
+  });
+});
+
+describe('GET and DELETE /tasks/:id', () => {
+  it('answers 400 for a malformed id and 404 for an unknown one', async () => {
+    h = await startApiHarness();
+    expect((await h.app.inject({ method: 'GET', url: '/tasks/not-an-id' })).json()).toMatchObject({ status: 400, code: 'MALFORMED_TASK_ID' });
+    const unknown = '01a20000-0000-7000-8000-000000000000';
+    expect((await h.app.inject({ method: 'GET', url: `/tasks/${unknown}` })).json()).toMatchObject({ status: 404, code: 'TASK_NOT_FOUND' });
+    expect((await h.app.inject({ method: 'DELETE', url: `/tasks/${unknown}` })).statusCode).toBe(404);
+    expect((await h.app.inject({ method: 'DELETE', url: '/tasks/../../x' })).statusCode).toBe(404);
+    expect((await h.app.inject({ method: 'DELETE', url: '/tasks/nope' })).statusCode).toBe(400);
+  });
+
+  it('cancels a pending task (200), then answers 409 naming its status', async () => {
+    h = await startApiHarness();
+    const { id } = (await post(h, { task: 'demo.echo' })).json();
+    const cancel = await h.app.inject({ method: 'DELETE', url: `/tasks/${id}` });
+    expect(cancel.statusCode).toBe(200);
+    expect(cancel.json()).toMatchObject({ id, status: 'cancelled', previous_status: 'pending' });
+    expect((await h.app.inject({ method: 'GET', url: `/tasks/${id}` })).json()).toMatchObject({ status: 'cancelled' });
+    const again = await h.app.inject({ method: 'DELETE', url: `/tasks/${id}` });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ code: 'TASK_ALREADY_FINISHED', task_status: 'cancelled' });
+  });
+});
+
+describe('auth, health, docs', () => {
+  it('requires an API key (X-API-Key or Bearer) when API_KEYS is set, except on /health, /ready, /docs, /openapi.json', async () => {
+    h = await startApiHarness({ API_KEYS: 'k1,k2' });
+    const none = await post(h, { task: 'demo.echo' });
+    expect(none.statusCode).toBe(401);
+    expect(none.json()).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect((await post(h, { task: 'demo.echo' }, { 'x-api-key': 'wrong' })).statusCode).toBe(401);
+    expect((await post(h, { task: 'demo.echo' }, { 'x-api-key': 'k2' })).statusCode).toBe(202);
+    expect((await post(h, { task: 'demo.echo' }, { authorization: 'Bearer k1' })).statusCode).toBe(202);
+    for (const url of ['/health', '/ready', '/openapi.json', '/docs/']) {
+      expect((await h.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+    }
+  });
+
+  it('/ready reports RabbitMQ and Redis, and 503 when one is down', async () => {
+    h = await startApiHarness();
+    expect((await h.app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({ status: 'ready', rabbitmq: 'up', redis: 'up' });
+    await h.broker.close();
+    const down = await h.app.inject({ method: 'GET', url: '/ready' });
+    expect(down.statusCode).toBe(503);
+    expect(down.json().detail).toContain('RabbitMQ');
+    expect((await h.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+
+  it('answers unknown routes with a 404 problem', async () => {
+    h = await startApiHarness();
+    const res = await h.app.inject({ method: 'GET', url: '/nope' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
+  });
+});

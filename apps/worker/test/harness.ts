@@ -1,0 +1,79 @@
+import { Writable } from 'node:stream';
+import { connectBroker, type Broker } from '@celerity/broker';
+import { createJobRegistry, createRouter, newTraceId, type Config, type TaskRecord } from '@celerity/core';
+import { createProducer, type Producer, type SubmitRequest } from '@celerity/producer';
+import { createRedis, createTaskStore, type TaskStore } from '@celerity/store';
+import { cleanupNamespace, testConfig, testNamespace, waitFor } from '@celerity/testkit';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { startWorker, type RunningWorker } from '@celerity/worker';
+
+export interface WorkerHarness {
+  config: Readonly<Config>;
+  store: TaskStore;
+  broker: Broker;
+  producer: Producer;
+  /** every JSON log line the workers wrote */
+  logLines: Record<string, unknown>[];
+  startWorker(options?: { concurrency?: number; queues?: string[] }): Promise<RunningWorker>;
+  submit(request: SubmitRequest): Promise<TaskRecord>;
+  waitForStatus(id: string, statuses: string[], timeoutMs?: number): Promise<TaskRecord>;
+  close(): Promise<void>;
+}
+
+/** A producer plus as many real workers as a test starts, on real RabbitMQ and Redis in a fresh namespace. */
+export async function startWorkerHarness(env: Record<string, string> = {}): Promise<WorkerHarness> {
+  const ns = testNamespace();
+  const config = testConfig(ns, { LOG_LEVEL: 'info', ...env });
+  const logLines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const log = pino({ level: 'info' }, sink);
+  const router = createRouter(config.file.queues, config.file.routes);
+  const redis: Redis = createRedis({ url: config.REDIS_URL, log, failFast: true, name: 'test-producer' });
+  await redis.connect();
+  const store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: config.RESULT_EXPIRES });
+  const broker = await connectBroker({ url: config.RABBITMQ_URL, namespace: ns, queues: router.queues, log });
+  const producer = createProducer({
+    store,
+    broker,
+    jobs: createJobRegistry(config.jobsRoot),
+    router,
+    log,
+    defaults: { maxRetries: config.TASK_MAX_RETRIES, timeLimitSeconds: config.TASK_TIME_LIMIT },
+  });
+  const workers: RunningWorker[] = [];
+
+  return {
+    config,
+    store,
+    broker,
+    producer,
+    logLines,
+    async startWorker(options = {}) {
+      const worker = await startWorker(config, log, options);
+      workers.push(worker);
+      return worker;
+    },
+    submit: (request) => producer.submit(request, newTraceId()),
+    waitForStatus(id, statuses, timeoutMs = 10_000) {
+      return waitFor(
+        async () => {
+          const record = await store.get(id);
+          return record && statuses.includes(record.status) ? record : undefined;
+        },
+        { timeoutMs, what: `task ${id} to reach ${statuses.join('|')}` },
+      );
+    },
+    async close() {
+      for (const worker of workers) await worker.close();
+      await broker.close();
+      redis.disconnect();
+      await cleanupNamespace(ns);
+    },
+  };
+}

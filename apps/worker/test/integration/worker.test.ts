@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startWorkerHarness, type WorkerHarness } from '../harness.js';
+
+let h: WorkerHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
+  it('runs a task: running with worker and attempts, then succeeded with the decoded result; logs carry task_id and trace_id', async () => {
+    h = await startWorkerHarness();
+    const worker = await h.startWorker({ concurrency: 1 });
+    const submitted = await h.submit({ task: 'demo.echo', input: { hello: 'world', n: [1, 2] } });
+    const done = await h.waitForStatus(submitted.id, ['succeeded']);
+    expect(done).toMatchObject({ result: { hello: 'world', n: [1, 2] }, attempts: 1, worker: worker.name, error: null });
+    expect(Date.parse(done.started_at!)).toBeGreaterThanOrEqual(Date.parse(done.created_at));
+    expect(Date.parse(done.finished_at!)).toBeGreaterThanOrEqual(Date.parse(done.started_at!));
+    expect(await h.broker.queueDepth('default')).toBe(0);
+
+    const taskLines = h.logLines.filter((l) => l.task_id === submitted.id);
+    expect(taskLines.map((l) => l.msg)).toEqual(expect.arrayContaining(['task started', 'task succeeded']));
+    for (const line of taskLines) expect(line.trace_id).toBe(submitted.trace_id);
+  });
+
+  it('records a failure with its type and message, and no stack trace', async () => {
+    h = await startWorkerHarness();
+    await h.startWorker({ concurrency: 1 });
+    const plain = await h.submit({ task: 'demo.fail', input: { message: 'disk full' } });
+    const final = await h.submit({ task: 'demo.fail', input: { message: 'bad report', retryable: false } });
+    expect((await h.waitForStatus(plain.id, ['failed'])).error).toEqual({ type: 'Error', message: 'disk full', retryable: true });
+    const finalRecord = await h.waitForStatus(final.id, ['failed']);
+    expect(finalRecord.error).toEqual({ type: 'JOB_NON_RETRYABLE', message: 'bad report', retryable: false });
+    expect(JSON.stringify(finalRecord)).not.toContain('    at ');
+  });
+
+  it('stores progress reported by the job', async () => {
+    h = await startWorkerHarness();
+    await h.startWorker({ concurrency: 1 });
+    const t = await h.submit({ task: 'demo.countdown', input: { steps: 3, step_ms: 30 } });
+    const done = await h.waitForStatus(t.id, ['succeeded']);
+    expect(done.progress).toEqual({ percent: 100, message: 'step 3 of 3', data: { step: 3 } });
+    expect(done.result).toEqual({ steps: 3 });
+  });
+
+  it('starts a priority-9 task before earlier priority-1 tasks waiting in the same queue (prefetch 1)', async () => {
+    h = await startWorkerHarness();
+    const low = [];
+    for (let i = 0; i < 3; i += 1) low.push(await h.submit({ task: 'demo.noop', priority: 1 }));
+    const high = await h.submit({ task: 'demo.noop', priority: 9 });
+    await h.startWorker({ concurrency: 1 });
+    const records = await Promise.all([high, ...low].map((t) => h!.waitForStatus(t.id, ['succeeded'])));
+    const startOrder = [...records].sort((a, b) => a.started_at!.localeCompare(b.started_at!)).map((r) => r.id);
+    expect(startOrder[0]).toBe(high.id);
+    expect(startOrder.slice(1)).toEqual(low.map((t) => t.id));
+  });
+
+  it('never runs a task cancelled while pending', async () => {
+    h = await startWorkerHarness();
+    const cancelled = await h.submit({ task: 'demo.echo', input: 1 });
+    expect(await h.store.cancel(cancelled.id, false)).toMatchObject({ kind: 'cancelled', previousStatus: 'pending' });
+    const later = await h.submit({ task: 'demo.echo', input: 2 });
+    await h.startWorker({ concurrency: 1 });
+    await h.waitForStatus(later.id, ['succeeded']);
+    expect(await h.store.get(cancelled.id)).toMatchObject({ status: 'cancelled', attempts: 0, started_at: null, result: null });
+    expect(await h.broker.queueDepth('default')).toBe(0);
+  });
+
+  it("aborts a running task's signal on cancel; the task ends cancelled and the slot runs the next task", async () => {
+    h = await startWorkerHarness();
+    await h.startWorker({ concurrency: 1 });
+    const sleeper = await h.submit({ task: 'demo.sleep', input: { ms: 30_000 } });
+    await h.waitForStatus(sleeper.id, ['running']);
+    expect(await h.store.cancel(sleeper.id, false)).toMatchObject({ kind: 'cancelled', previousStatus: 'running' });
+    const next = await h.submit({ task: 'demo.echo', input: 'next' });
+    expect((await h.waitForStatus(next.id, ['succeeded'], 5_000)).result).toBe('next');
+    expect(await h.store.get(sleeper.id)).toMatchObject({ status: 'cancelled', result: null });
+    expect(h.logLines.some((l) => l.task_id === sleeper.id && l.msg === 'outcome discarded: task already finished')).toBe(true);
+  });
+
+  it('kills a busy loop that ignores its signal when cancelled with terminate, and goes on with the next task', async () => {
+    h = await startWorkerHarness();
+    await h.startWorker({ concurrency: 1 });
+    const spinner = await h.submit({ task: 'demo.busyLoop', input: { ms: 60_000 } });
+    await h.waitForStatus(spinner.id, ['running']);
+    await h.store.cancel(spinner.id, true);
+    const next = await h.submit({ task: 'demo.echo', input: 'after' });
+    expect((await h.waitForStatus(next.id, ['succeeded'], 5_000)).result).toBe('after');
+    expect((await h.store.get(spinner.id))!.status).toBe('cancelled');
+  });
+
+  it('ends a task timed_out at its soft limit (signal aborted) and at its hard limit (thread killed)', async () => {
+    h = await startWorkerHarness();
+    await h.startWorker({ concurrency: 1 });
+    const soft = await h.submit({ task: 'demo.sleep', input: { ms: 30_000 }, soft_time_limit: 0.2, time_limit: 5 });
+    const hard = await h.submit({ task: 'demo.busyLoop', input: { ms: 60_000 }, time_limit: 0.5 });
+    const next = await h.submit({ task: 'demo.echo', input: 'alive' });
+    expect((await h.waitForStatus(soft.id, ['timed_out'])).error).toMatchObject({ type: 'SOFT_TIME_LIMIT_EXCEEDED' });
+    expect((await h.waitForStatus(hard.id, ['timed_out'])).error).toMatchObject({ type: 'TIME_LIMIT_EXCEEDED' });
+    expect((await h.waitForStatus(next.id, ['succeeded'])).result).toBe('alive');
+  });
+
+  it('refuses unknown queues at start-up', async () => {
+    h = await startWorkerHarness();
+    await expect(h.startWorker({ queues: ['nope'] })).rejects.toMatchObject({ code: 'UNKNOWN_QUEUE' });
+  });
+});

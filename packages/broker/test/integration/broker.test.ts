@@ -1,0 +1,81 @@
+import amqp from 'amqplib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger, DEFAULT_QUEUES } from '@celerity/core';
+import { cleanupNamespace, testAmqpUrl, testNamespace, waitFor } from '@celerity/testkit';
+import { connectBroker, type Broker } from '../../src/index.js';
+
+const log = createLogger({ service: 'test', level: 'silent' });
+const message = (n: number) => Buffer.from(JSON.stringify({ n }));
+
+describe('broker (real RabbitMQ)', () => {
+  let ns: string;
+  let broker: Broker;
+
+  beforeEach(async () => {
+    ns = testNamespace();
+    broker = await connectBroker({ url: testAmqpUrl(), namespace: ns, queues: DEFAULT_QUEUES, log });
+  });
+  afterEach(async () => {
+    await broker.close();
+    await cleanupNamespace(ns);
+  });
+
+  it('declares the four queues durable, under the namespace, with their x-max-priority', async () => {
+    const connection = await amqp.connect(testAmqpUrl());
+    try {
+      for (const q of DEFAULT_QUEUES) {
+        // re-asserting with the same arguments succeeds; with a different x-max-priority the broker refuses (406)
+        const same = await connection.createChannel();
+        const ok = await same.assertQueue(`${ns}.${q.name}`, { durable: true, arguments: { 'x-max-priority': q.max_priority, 'x-queue-type': 'classic' } });
+        expect(ok.queue).toBe(`${ns}.${q.name}`);
+        await same.close();
+        const different = await connection.createChannel();
+        different.on('error', () => undefined);
+        await expect(
+          different.assertQueue(`${ns}.${q.name}`, { durable: true, arguments: { 'x-max-priority': q.max_priority === 10 ? 1 : 10, 'x-queue-type': 'classic' } }),
+        ).rejects.toThrow(/PRECONDITION_FAILED/);
+      }
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('resolves publish only after the broker confirmed, and the message is then in the queue', async () => {
+    await broker.publish('default', message(1), { priority: 5, messageId: 'm1' });
+    expect(await broker.queueDepth('default')).toBe(1);
+  });
+
+  it('delivers a waiting higher-priority message first', async () => {
+    for (const [n, priority] of [[1, 1], [2, 1], [3, 9], [4, 5]] as const) await broker.publish('default', message(n), { priority, messageId: `m${n}` });
+    const seen: number[] = [];
+    await broker.consume(
+      async (delivery) => {
+        seen.push((JSON.parse(delivery.body.toString()) as { n: number }).n);
+        return { kind: 'ack' };
+      },
+      { queues: ['default'], prefetch: 1 },
+    );
+    await waitFor(() => (seen.length === 4 ? true : undefined), { what: 'four deliveries' });
+    expect(seen).toEqual([3, 4, 1, 2]);
+  });
+
+  it('requeues when the handler asks, and the message comes back marked redelivered', async () => {
+    await broker.publish('high_priority', message(7), { priority: 9, messageId: 'm7' });
+    const deliveries: boolean[] = [];
+    await broker.consume(
+      async (delivery) => {
+        deliveries.push(delivery.redelivered);
+        return deliveries.length === 1 ? { kind: 'requeue' } : { kind: 'ack' };
+      },
+      { queues: ['high_priority'], prefetch: 1 },
+    );
+    await waitFor(() => (deliveries.length === 2 ? true : undefined), { what: 'redelivery' });
+    expect(deliveries).toEqual([false, true]);
+    await waitFor(async () => ((await broker.queueDepth('high_priority')) === 0 ? true : undefined), { what: 'empty queue' });
+  });
+
+  it('fails a publish with BROKER_UNAVAILABLE once the connection is closed', async () => {
+    await broker.close();
+    await expect(broker.publish('default', message(1), { priority: 1, messageId: 'x' })).rejects.toMatchObject({ code: 'BROKER_UNAVAILABLE' });
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { canTransition, FINISHED_STATUSES, isFinished, TASK_STATUSES } from '../../src/status.js';
+
+describe('status machine', () => {
+  it.each(FINISHED_STATUSES)('a %s task never transitions anywhere', (from) => {
+    for (const to of TASK_STATUSES) expect(canTransition(from, to), `${from} → ${to}`).toBe(false);
+  });
+
+  it('pending cannot go straight to a result', () => {
+    expect(canTransition('pending', 'succeeded')).toBe(false);
+    expect(canTransition('pending', 'failed')).toBe(false);
+    expect(canTransition('pending', 'timed_out')).toBe(false);
+  });
+
+  it('pending can start, be scheduled or be cancelled', () => {
+    expect(canTransition('pending', 'running')).toBe(true);
+    expect(canTransition('pending', 'scheduled')).toBe(true);
+    expect(canTransition('pending', 'cancelled')).toBe(true);
+  });
+
+  it('running → running is allowed (redelivery after a worker died)', () => {
+    expect(canTransition('running', 'running')).toBe(true);
+  });
+
+  it('running can reach every finished status and go back to scheduled (retry), not to pending', () => {
+    for (const to of FINISHED_STATUSES) expect(canTransition('running', to)).toBe(true);
+    expect(canTransition('running', 'scheduled')).toBe(true);
+    expect(canTransition('running', 'pending')).toBe(false);
+  });
+
+  it('isFinished is true exactly for succeeded, failed, timed_out and cancelled', () => {
+    expect(TASK_STATUSES.filter(isFinished)).toEqual(['succeeded', 'failed', 'timed_out', 'cancelled']);
+    expect(isFinished('pending')).toBe(false);
+    expect(isFinished('scheduled')).toBe(false);
+    expect(isFinished('running')).toBe(false);
+  });
+});

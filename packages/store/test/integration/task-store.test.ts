@@ -1,0 +1,129 @@
+import { gunzipSync } from 'node:zlib';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger, newTaskId, type NewTask } from '@celerity/core';
+import { cleanupNamespace, testNamespace, testRedisUrl } from '@celerity/testkit';
+import { createRedis, createTaskStore, type TaskStore } from '../../src/index.js';
+
+const log = createLogger({ service: 'test', level: 'silent' });
+
+function newTask(overrides: Partial<NewTask> = {}): NewTask {
+  return {
+    id: newTaskId(),
+    task: 'demo.echo',
+    queue: 'default',
+    priority: 5,
+    input: { a: 1 },
+    max_retries: 3,
+    time_limit: null,
+    soft_time_limit: null,
+    trace_id: 'trace-1',
+    metadata: null,
+    callback_url: null,
+    ...overrides,
+  };
+}
+
+describe('task store (real Redis)', () => {
+  let ns: string;
+  let redis: Redis;
+  let store: TaskStore;
+
+  beforeEach(async () => {
+    ns = testNamespace();
+    redis = createRedis({ url: testRedisUrl(), log, failFast: true, name: 'test' });
+    await redis.connect();
+    store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: 120 });
+  });
+  afterEach(async () => {
+    redis.disconnect();
+    await cleanupNamespace(ns);
+  });
+
+  it('walks pending → running → succeeded, storing the result gzip-compressed with a TTL', async () => {
+    const [created] = await store.createRecords([newTask()]);
+    const id = created!.id;
+    expect(await redis.ttl(store.keys.task(id))).toBe(-1); // unfinished records do not expire
+
+    const claim = await store.start(id, 'w1', false);
+    expect(claim).toMatchObject({ kind: 'started', attempt: 1, input: { a: 1 } });
+    expect(await store.finish(id, { status: 'succeeded', result: { rows: 42 } })).toBe('ok');
+
+    const raw = await redis.hgetBuffer(store.keys.task(id), 'result');
+    expect(JSON.parse(gunzipSync(raw!).toString())).toEqual({ rows: 42 });
+    const ttl = await redis.ttl(store.keys.task(id));
+    expect(ttl).toBeGreaterThan(100);
+    expect(ttl).toBeLessThanOrEqual(120);
+
+    const record = await store.get(id);
+    expect(record).toMatchObject({ status: 'succeeded', result: { rows: 42 }, attempts: 1, worker: 'w1' });
+    expect(record!.started_at).not.toBeNull();
+    expect(record!.finished_at).not.toBeNull();
+  });
+
+  it('never starts a cancelled task and never changes a finished one', async () => {
+    const [a, b] = await store.createRecords([newTask(), newTask()]);
+    expect(await store.cancel(a!.id, false)).toMatchObject({ kind: 'cancelled', previousStatus: 'pending' });
+    expect(await store.start(a!.id, 'w1', false)).toEqual({ kind: 'skip', status: 'cancelled' });
+    expect(await store.cancel(a!.id, false)).toEqual({ kind: 'finished', status: 'cancelled' });
+
+    await store.start(b!.id, 'w1', false);
+    await store.finish(b!.id, { status: 'failed', error: { type: 'Error', message: 'boom', retryable: true } });
+    expect(await store.finish(b!.id, { status: 'succeeded', result: 1 })).toBe('failed');
+    expect(await store.start(b!.id, 'w2', true)).toEqual({ kind: 'skip', status: 'failed' });
+    expect(await store.get(b!.id)).toMatchObject({ status: 'failed', error: { type: 'Error', message: 'boom' }, result: null });
+  });
+
+  it('keeps the cancel when a running task finishes afterwards, and tells workers about it', async () => {
+    const [t] = await store.createRecords([newTask()]);
+    await store.start(t!.id, 'w1', false);
+    const heard: unknown[] = [];
+    const subscription = await store.subscribeControl((m) => heard.push(m));
+    try {
+      expect(await store.cancel(t!.id, true)).toMatchObject({ kind: 'cancelled', previousStatus: 'running' });
+      expect(await store.finish(t!.id, { status: 'succeeded', result: 1 })).toBe('cancelled');
+      await expect.poll(() => heard).toEqual([{ type: 'cancel', id: t!.id, terminate: true }]);
+    } finally {
+      await subscription.close();
+    }
+  });
+
+  it('runs a running task again only on a redelivery, counting attempts', async () => {
+    const [t] = await store.createRecords([newTask()]);
+    await store.start(t!.id, 'w1', false);
+    expect(await store.start(t!.id, 'w2', false)).toEqual({ kind: 'skip', status: 'running' });
+    expect(await store.start(t!.id, 'w2', true)).toMatchObject({ kind: 'started', attempt: 2 });
+  });
+
+  it('lists newest first with filters and cursor paging, and drops expired ids from the index', async () => {
+    const tasks: NewTask[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      tasks.push(newTask({ task: i % 2 === 0 ? 'demo.echo' : 'demo.sleep', queue: i < 3 ? 'default' : 'high_priority' }));
+      await new Promise((r) => setTimeout(r, 2)); // distinct UUIDv7 milliseconds
+    }
+    await store.createRecords(tasks);
+    const ids = tasks.map((t) => t.id);
+
+    const page1 = await store.list({ limit: 2 });
+    expect(page1.items.map((r) => r.id)).toEqual([ids[4], ids[3]]);
+    const page2 = await store.list({ limit: 2, cursor: page1.next_cursor! });
+    expect(page2.items.map((r) => r.id)).toEqual([ids[2], ids[1]]);
+    const page3 = await store.list({ limit: 2, cursor: page2.next_cursor! });
+    expect(page3.items.map((r) => r.id)).toEqual([ids[0]]);
+    expect(page3.next_cursor).toBeNull();
+
+    expect((await store.list({ limit: 10, task: 'demo.sleep' })).items.map((r) => r.id)).toEqual([ids[3], ids[1]]);
+    expect((await store.list({ limit: 10, queue: 'high_priority' })).items.map((r) => r.id)).toEqual([ids[4], ids[3]]);
+    await store.cancel(ids[0]!, false);
+    expect((await store.list({ limit: 10, status: 'cancelled' })).items.map((r) => r.id)).toEqual([ids[0]]);
+
+    await redis.del(store.keys.task(ids[2]!)); // as if its TTL ran out
+    expect((await store.list({ limit: 10 })).items).toHaveLength(4);
+    await expect.poll(() => redis.zscore(store.keys.index, ids[2]!)).toBeNull();
+  });
+
+  it('answers STORE_UNAVAILABLE at once while Redis is unreachable (API client)', async () => {
+    redis.disconnect();
+    await expect(store.get(newTaskId())).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+});

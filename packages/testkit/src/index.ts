@@ -1,0 +1,5 @@
+export * from './cleanup.js';
+export * from './config.js';
+export * from './namespace.js';
+export * from './services.js';
+export * from './wait.js';
