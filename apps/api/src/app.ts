@@ -6,7 +6,7 @@ import { newTraceId } from '@celerity/core';
 import type { Producer } from '@celerity/producer';
 import type { TaskStore } from '@celerity/store';
 import Fastify, { LogController } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createApiKeyCheck } from './auth.js';
 import { problem, sendProblem, toProblem } from './http-errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -65,6 +65,7 @@ export async function buildApp(deps: ApiDeps) {
       ],
     },
     transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject, // puts schemas with .meta({ id }) under components
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 

@@ -1,9 +1,8 @@
 import { connectBroker } from '@celerity/broker';
-import { createJobRegistry, createRouter, type Closable, type Config, type Logger } from '@celerity/core';
+import { connectOrExplain, createJobRegistry, createRouter, type Closable, type Config, type Logger } from '@celerity/core';
 import { createProducer } from '@celerity/producer';
 import { createRedis, createTaskStore } from '@celerity/store';
 import { buildApp } from './app.js';
-import { connectOrExplain } from './startup.js';
 
 export interface RunningApi extends Closable {
   url: string;

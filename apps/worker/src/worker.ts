@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectBroker } from '@celerity/broker';
-import { createRouter, UnknownQueueError, type Closable, type Config, type Logger } from '@celerity/core';
+import { connectOrExplain, createRouter, UnknownQueueError, type Closable, type Config, type Logger } from '@celerity/core';
 import { createRedis, createTaskStore } from '@celerity/store';
 import pLimit from 'p-limit';
 import { createExecutionPool } from './execution-pool.js';
@@ -35,15 +35,20 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
   const workerName = `${hostname()}:${process.pid}`;
 
   const redis = createRedis({ url: config.REDIS_URL, log, failFast: false, name: 'celerity-worker' });
-  await redis.connect();
+  await connectOrExplain('Redis', config.REDIS_URL, () => redis.connect());
   const store = createTaskStore(redis, { namespace: config.NAMESPACE, resultTtlSeconds: config.RESULT_EXPIRES });
-  const broker = await connectBroker({
-    url: config.RABBITMQ_URL,
-    namespace: config.NAMESPACE,
-    queues: router.queues,
-    log,
-    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-    connectionName: `celerity-worker:${workerName}`,
+  const broker = await connectOrExplain('RabbitMQ', config.RABBITMQ_URL, () =>
+    connectBroker({
+      url: config.RABBITMQ_URL,
+      namespace: config.NAMESPACE,
+      queues: router.queues,
+      log,
+      publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+      connectionName: `celerity-worker:${workerName}`,
+    }),
+  ).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
   });
   const pool = createExecutionPool({ threads: concurrency, jobsRoot: config.jobsRoot, logLevel: config.LOG_LEVEL });
   await pool.ready();

@@ -9,3 +9,4 @@ export * from './routing.js';
 export * from './shutdown.js';
 export * from './status.js';
 export * from './task-name.js';
+export * from './connect-or-explain.js';

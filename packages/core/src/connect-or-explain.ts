@@ -1,4 +1,4 @@
-import { AppError } from '@celerity/core';
+import { AppError } from './errors.js';
 
 export class DependencyUnreachableError extends AppError {
   readonly code = 'DEPENDENCY_UNREACHABLE';

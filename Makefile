@@ -1,0 +1,55 @@
+# Celerity — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Re-install only when the manifests changed since the last install.
+WORKSPACE_MANIFESTS := package.json $(wildcard apps/*/package.json packages/*/package.json)
+
+node_modules/.installed: $(WORKSPACE_MANIFESTS)
+	npm install --no-audit --no-fund
+	@touch $@
+
+.PHONY: help install build run test test-unit test-int bench openapi lint services up down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: node_modules/.installed ## install dependencies (only when package.json files changed)
+
+build: install ## compile every workspace (tsc -b)
+	npm run build
+
+run: build ## run API + worker in one process against the local RabbitMQ and Redis
+	npm start
+
+test: install ## unit + integration tests against the real RabbitMQ and Redis
+	npm test
+
+test-unit: install ## unit tests only (no services needed)
+	npm run test:unit
+
+test-int: install ## integration tests only
+	npm run test:int
+
+bench: build ## benchmark the whole path (see docs/benchmarks.md)
+	npm run bench
+
+openapi: build ## regenerate openapi/openapi.json from the route schemas
+	npm run openapi
+
+lint: install ## typecheck and look for import cycles
+	npm run lint
+
+services: ## start local RabbitMQ and Redis (Debian packages) if they are not answering
+	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@rabbitmq-diagnostics -q ping >/dev/null 2>&1 || rabbitmq-server -detached
+	@echo "waiting for RabbitMQ..."; for i in $$(seq 1 60); do rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1 && break; sleep 1; done
+
+up: ## start RabbitMQ (with management UI) and Redis in Docker
+	docker compose up -d rabbitmq redis
+
+down: ## stop the Docker services
+	docker compose down
+
+clean: ## remove build output
+	npm run clean

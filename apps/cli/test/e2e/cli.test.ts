@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupNamespace, testAmqpUrl, testNamespace, testRedisUrl, waitFor } from '@celerity/testkit';
+
+const CLI = new URL('../../dist/main.js', import.meta.url).pathname;
+const ROOT = new URL('../../../../', import.meta.url).pathname;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+interface Spawned {
+  child: ChildProcess;
+  output: () => string;
+}
+
+function celerity(args: string[], env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { child, output: () => text };
+}
+
+const running: Spawned[] = [];
+let ns: string | undefined;
+afterEach(async () => {
+  for (const p of running.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  if (ns) await cleanupNamespace(ns);
+  ns = undefined;
+});
+
+describe('celerity CLI (spawned processes)', () => {
+  it('`start` serves the API and runs tasks; SIGTERM drains and exits 0', async () => {
+    ns = testNamespace();
+    const port = await freePort();
+    const proc = celerity(['start'], { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1' });
+    running.push(proc);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(() => fetch(`${base}/health`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 15_000, what: 'the API to answer' });
+
+    const submitted = await fetch(`${base}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-trace-id': 'cli-e2e-trace' },
+      body: JSON.stringify({ task: 'reports.monthly.generate', input: { month: '2026-11' } }),
+    });
+    expect(submitted.status).toBe(202);
+    const { id } = (await submitted.json()) as { id: string };
+    const done = await waitFor(
+      async () => {
+        const record = (await (await fetch(`${base}/tasks/${id}`)).json()) as { status: string; result: unknown };
+        return record.status === 'succeeded' ? record : undefined;
+      },
+      { what: 'the task to succeed' },
+    );
+    expect(done.result).toEqual({ month: '2026-11', rows: 42 });
+    expect((await fetch(`${base}/docs/`)).status).toBe(200);
+
+    const logLines = proc.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const aboutTask = logLines.filter((l) => l.task_id === id);
+    expect(aboutTask.length).toBeGreaterThanOrEqual(3);
+    for (const line of aboutTask) expect(line.trace_id).toBe('cli-e2e-trace');
+
+    proc.child.kill('SIGTERM');
+    const [code] = (await once(proc.child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(proc.output()).toContain('shutdown complete');
+  });
+
+  it('says in one line what to do when RabbitMQ is unreachable, and exits 1', async () => {
+    const port = await freePort();
+    const closed = await freePort();
+    const proc = celerity(['start'], { PORT: String(port), RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${closed}`, REDIS_URL: testRedisUrl(), LOG_LEVEL: 'silent' });
+    running.push(proc);
+    const [code] = (await once(proc.child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    const lines = proc.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^celerity: RabbitMQ is not reachable at amqp:\/\/127\.0\.0\.1:\d+: start it with `rabbitmq-server -detached`/);
+  });
+
+  it('refuses bad configuration naming every bad variable, and exits 1', async () => {
+    const proc = celerity(['api'], { PORT: 'eighty', RESULT_EXPIRES: '-5' });
+    running.push(proc);
+    const [code] = (await once(proc.child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(proc.output()).toContain('PORT');
+    expect(proc.output()).toContain('RESULT_EXPIRES');
+    expect(proc.output()).not.toContain('    at ');
+  });
+});
