@@ -9,7 +9,13 @@ export interface ExecutionRequest {
   input: unknown;
 }
 
-export type ExecutionResult = { ok: true; result: unknown } | { ok: false; error: ErrorPayload };
+import type { TaskProgress } from '@celerity/core';
+
+/**
+ * `lastProgress` travels with the result because progress events use another channel and may
+ * arrive after it: the final report must not be lost.
+ */
+export type ExecutionResult = ({ ok: true; result: unknown } | { ok: false; error: ErrorPayload }) & { lastProgress?: TaskProgress };
 
 export type AbortReason = 'cancelled' | 'soft_time_limit' | 'shutdown';
 

@@ -5,7 +5,7 @@
 import { register } from 'tsx/esm/api';
 import { BroadcastChannel, workerData } from 'node:worker_threads';
 import { pino, type LevelWithSilent } from 'pino';
-import { createJobRegistry, InvalidJobInputError, toErrorPayload, type JobContext } from '@celerity/core';
+import { createJobRegistry, InvalidJobInputError, toErrorPayload, type JobContext, type TaskProgress } from '@celerity/core';
 import type { AbortReason, ChannelMessage, ExecutionRequest, ExecutionResult, ThreadData } from './execution-protocol.js';
 
 register(); // job modules may be TypeScript (JOBS_ROOT/*.ts)
@@ -43,6 +43,7 @@ function abortError(reason: AbortReason): Error {
 
 export default async function execute(request: ExecutionRequest): Promise<ExecutionResult> {
   const controller = new AbortController();
+  let lastProgress: TaskProgress | undefined;
   running.set(request.taskId, controller);
   const early = earlyAborts.get(request.taskId);
   if (early) controller.abort(abortError(early));
@@ -54,8 +55,8 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
     log: log.child({ task_id: request.taskId, trace_id: request.traceId, job: request.task, attempt: request.attempt }),
     progress(percent, message, progressData) {
       const bounded = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
-      const update: ChannelMessage = { type: 'progress', taskId: request.taskId, percent: bounded, message: message ?? null, data: progressData ?? null };
-      channel.postMessage(update);
+      lastProgress = { percent: bounded, message: message ?? null, data: progressData ?? null };
+      channel.postMessage({ type: 'progress', taskId: request.taskId, ...lastProgress } satisfies ChannelMessage);
     },
   };
   try {
@@ -68,9 +69,9 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
     }
     controller.signal.throwIfAborted(); // aborted while the module loaded: do not start the job at all
     const result = await job.run(input, ctx);
-    return { ok: true, result: result === undefined ? null : JSON.parse(JSON.stringify(result)) };
+    return { ok: true, result: result === undefined ? null : JSON.parse(JSON.stringify(result)), ...(lastProgress && { lastProgress }) };
   } catch (err) {
-    return { ok: false, error: toErrorPayload(err) };
+    return { ok: false, error: toErrorPayload(err), ...(lastProgress && { lastProgress }) };
   } finally {
     running.delete(request.taskId);
   }

@@ -89,7 +89,7 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
       log.warn('task interrupted by shutdown; requeued to run elsewhere');
       return { kind: 'requeue' };
     }
-    await deps.progress.flush(id);
+    await deps.progress.settle(id, result.lastProgress);
     const outcome = decideOutcome(result, { softExpired, hardExpired, hardSeconds, softSeconds });
     const stored = await deps.store.finish(id, outcome);
     if (stored !== 'ok') log.info({ status: stored, discarded: outcome.status }, 'outcome discarded: task already finished');
@@ -98,6 +98,7 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
     return { kind: 'ack' };
   } finally {
     deps.inflight.delete(id);
+    deps.progress.forget(id);
   }
 }
 

@@ -7,6 +7,8 @@ import type { TaskStore } from '@celerity/store';
  */
 export function createProgressWriter(store: TaskStore, log: Logger, intervalMs = 200) {
   const pending = new Map<string, TaskProgress>();
+  /** tasks whose final progress is written: late events for them are ignored */
+  const settled = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
 
   async function write(id: string, progress: TaskProgress): Promise<void> {
@@ -22,19 +24,25 @@ export function createProgressWriter(store: TaskStore, log: Logger, intervalMs =
 
   return {
     report(id: string, progress: TaskProgress): void {
+      if (settled.has(id)) return;
       pending.set(id, progress);
       timer ??= setTimeout(flushAll, intervalMs);
     },
-    /** Writes a task's last pending report now (before its outcome is stored). */
-    async flush(id: string): Promise<void> {
-      const progress = pending.get(id);
-      if (!progress) return;
+    /** Writes a task's final report now (before its outcome is stored) and ignores any later event for it. */
+    async settle(id: string, last: TaskProgress | undefined): Promise<void> {
+      settled.add(id);
+      const progress = last ?? pending.get(id);
       pending.delete(id);
-      await write(id, progress);
+      if (progress) await write(id, progress);
+    },
+    /** The outcome is stored: a still later event is refused by Redis (the task is no longer running). */
+    forget(id: string): void {
+      settled.delete(id);
     },
     close(): void {
       if (timer) clearTimeout(timer);
       pending.clear();
+      settled.clear();
     },
   };
 }
