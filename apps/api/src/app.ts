@@ -1,26 +1,14 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import type { Broker } from '@celerity/broker';
-import type { Config, Logger } from '@celerity/core';
 import { newTraceId } from '@celerity/core';
-import type { Producer } from '@celerity/producer';
-import type { TaskStore } from '@celerity/store';
 import Fastify, { LogController } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createApiKeyCheck } from './auth.js';
+import type { ApiDeps } from './deps.js';
 import { problem, sendProblem, toProblem } from './http-errors.js';
 import { healthRoutes } from './routes/health.js';
 import { taskRoutes } from './routes/tasks.js';
 
-export interface ApiDeps {
-  config: Pick<Config, 'API_KEYS' | 'BODY_LIMIT' | 'BATCH_MAX_SIZE'>;
-  log: Logger;
-  store: TaskStore;
-  broker: Broker;
-  producer: Producer;
-  /** true once shutdown has begun: /ready answers 503 so load balancers stop sending traffic */
-  isDraining?: () => boolean;
-}
 
 const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const API_VERSION = '0.1.0';
@@ -94,4 +82,5 @@ export async function buildApp(deps: ApiDeps) {
 
   return app;
 }
+export type { ApiDeps } from './deps.js';
 export type App = Awaited<ReturnType<typeof buildApp>>;

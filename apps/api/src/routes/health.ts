@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 import { problem, sendProblem } from '../http-errors.js';
 
 const Readiness = z.object({ status: z.literal('ready'), rabbitmq: z.literal('up'), redis: z.literal('up') });

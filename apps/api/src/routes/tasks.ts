@@ -1,6 +1,6 @@
 import { assertTaskId, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 import {
   BatchResultSchema,
   CancelQuery,

@@ -1,0 +1,15 @@
+import type { Broker } from '@celerity/broker';
+import type { Config, Logger } from '@celerity/core';
+import type { Producer } from '@celerity/producer';
+import type { TaskStore } from '@celerity/store';
+
+/** What the HTTP app needs; main.ts (startApi) builds it, tests pass real ones of their own. */
+export interface ApiDeps {
+  config: Pick<Config, 'API_KEYS' | 'BODY_LIMIT' | 'BATCH_MAX_SIZE'>;
+  log: Logger;
+  store: TaskStore;
+  broker: Broker;
+  producer: Producer;
+  /** true once shutdown has begun: /ready answers 503 so load balancers stop sending traffic */
+  isDraining?: () => boolean;
+}
