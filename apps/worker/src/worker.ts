@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectBroker } from '@celerity/broker';
@@ -32,7 +33,8 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
   const unknown = queues.filter((q) => !known.includes(q));
   if (unknown.length > 0) throw new UnknownQueueError(`unknown queue(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
   const concurrency = options.concurrency ?? config.WORKER_CONCURRENCY;
-  const workerName = `${hostname()}:${process.pid}`;
+  // unique even for several workers in one process (`celerity start`, tests)
+  const workerName = `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
 
   const redis = createRedis({ url: config.REDIS_URL, log, failFast: false, name: 'celerity-worker' });
   await connectOrExplain('Redis', config.REDIS_URL, () => redis.connect());

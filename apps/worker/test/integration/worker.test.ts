@@ -100,6 +100,28 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     expect((await h.waitForStatus(next.id, ['succeeded'])).result).toBe('alive');
   });
 
+  it('shares a queue between several workers; each task runs once', async () => {
+    h = await startWorkerHarness();
+    const a = await h.startWorker({ concurrency: 1 });
+    const b = await h.startWorker({ concurrency: 1 });
+    const tasks = [];
+    for (let i = 0; i < 8; i += 1) tasks.push(await h.submit({ task: 'demo.sleep', input: { ms: 50 } }));
+    const done = await Promise.all(tasks.map((t) => h!.waitForStatus(t.id, ['succeeded'])));
+    expect(a.name).not.toBe(b.name);
+    expect(new Set(done.map((r) => r.worker))).toEqual(new Set([a.name, b.name]));
+    expect(done.every((r) => r.attempts === 1)).toBe(true);
+  });
+
+  it('consumes only the queues it is given', async () => {
+    h = await startWorkerHarness();
+    await h.startWorker({ concurrency: 1, queues: ['high_priority'] });
+    const low = await h.submit({ task: 'demo.noop', queue: 'low_priority' });
+    const high = await h.submit({ task: 'demo.noop', queue: 'high_priority' });
+    await h.waitForStatus(high.id, ['succeeded']);
+    expect((await h.store.get(low.id))!.status).toBe('pending');
+    expect(await h.broker.queueDepth('low_priority')).toBe(1);
+  });
+
   it('refuses unknown queues at start-up', async () => {
     h = await startWorkerHarness();
     await expect(h.startWorker({ queues: ['nope'] })).rejects.toMatchObject({ code: 'UNKNOWN_QUEUE' });
