@@ -6,6 +6,9 @@ export default defineConfig({
     globals: false,
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    // two cores shared with RabbitMQ and Redis: a little parallelism, not a stampede
+    maxWorkers: 2,
+    minWorkers: 1,
     projects: [
       {
         extends: true,
@@ -17,9 +20,6 @@ export default defineConfig({
           name: 'integration',
           include: ['{apps,packages}/*/test/{integration,e2e}/**/*.test.ts'],
           globalSetup: ['packages/testkit/dist/global-setup.js'],
-          // two cores shared with RabbitMQ and Redis: a little parallelism, not a stampede
-          maxWorkers: 2,
-          minWorkers: 1,
         },
       },
     ],

@@ -1,6 +1,6 @@
 import { connectBroker } from '@celerity/broker';
-import { connectOrExplain, createJobRegistry, createRouter, type Closable, type Config, type Logger } from '@celerity/core';
-import { createProducer } from '@celerity/producer';
+import { connectOrExplain, createRouter, type Closable, type Config, type Logger } from '@celerity/core';
+import { createProducerFromConfig } from '@celerity/producer';
 import { createRedis, createTaskStore } from '@celerity/store';
 import { buildApp } from './app.js';
 
@@ -27,14 +27,7 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<R
     redis.disconnect();
     throw err;
   });
-  const producer = createProducer({
-    store,
-    broker,
-    jobs: createJobRegistry(config.jobsRoot),
-    router,
-    log,
-    defaults: { maxRetries: config.TASK_MAX_RETRIES, timeLimitSeconds: config.TASK_TIME_LIMIT },
-  });
+  const producer = createProducerFromConfig(config, { store, broker, log });
   if (!config.API_KEYS) log.warn('API_KEYS is not set: authentication is off (allowed only on a loopback HOST)');
 
   let draining = false;

@@ -1,6 +1,6 @@
 import { connectBroker, type Broker } from '@celerity/broker';
-import { createJobRegistry, createLogger, createRouter, type Config } from '@celerity/core';
-import { createProducer } from '@celerity/producer';
+import { createLogger, createRouter, type Config } from '@celerity/core';
+import { createProducerFromConfig } from '@celerity/producer';
 import { createRedis, createTaskStore, type TaskStore } from '@celerity/store';
 import { cleanupNamespace, testConfig, testNamespace } from '@celerity/testkit';
 import type { Redis } from 'ioredis';
@@ -26,14 +26,7 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
   await redis.connect();
   const store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: config.RESULT_EXPIRES });
   const broker = await connectBroker({ url: config.RABBITMQ_URL, namespace: ns, queues: router.queues, log });
-  const producer = createProducer({
-    store,
-    broker,
-    jobs: createJobRegistry(config.jobsRoot),
-    router,
-    log,
-    defaults: { maxRetries: config.TASK_MAX_RETRIES, timeLimitSeconds: config.TASK_TIME_LIMIT },
-  });
+  const producer = createProducerFromConfig(config, { store, broker, log });
   const app = await buildApp({ config, log, store, broker, producer });
   return {
     ns,

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { connectBroker, type Broker } from '@celerity/broker';
-import { createJobRegistry, createRouter, newTraceId, type Config, type TaskRecord } from '@celerity/core';
-import { createProducer, type Producer, type SubmitRequest } from '@celerity/producer';
+import { createRouter, newTraceId, type Config, type TaskRecord } from '@celerity/core';
+import { createProducerFromConfig, type Producer, type SubmitRequest } from '@celerity/producer';
 import { createRedis, createTaskStore, type TaskStore } from '@celerity/store';
 import { cleanupNamespace, testConfig, testNamespace, waitFor } from '@celerity/testkit';
 import type { Redis } from 'ioredis';
@@ -38,14 +38,7 @@ export async function startWorkerHarness(env: Record<string, string> = {}): Prom
   await redis.connect();
   const store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: config.RESULT_EXPIRES });
   const broker = await connectBroker({ url: config.RABBITMQ_URL, namespace: ns, queues: router.queues, log });
-  const producer = createProducer({
-    store,
-    broker,
-    jobs: createJobRegistry(config.jobsRoot),
-    router,
-    log,
-    defaults: { maxRetries: config.TASK_MAX_RETRIES, timeLimitSeconds: config.TASK_TIME_LIMIT },
-  });
+  const producer = createProducerFromConfig(config, { store, broker, log });
   const workers: RunningWorker[] = [];
 
   return {

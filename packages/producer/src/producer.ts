@@ -1,8 +1,11 @@
 import type { Broker } from '@celerity/broker';
 import {
+  createJobRegistry,
+  createRouter,
   InvalidJobInputError,
   InvalidTaskError,
   newTaskId,
+  type Config,
   type JobRegistry,
   type Logger,
   type NewTask,
@@ -34,6 +37,16 @@ export interface ProducerDeps {
 }
 
 export type Producer = ReturnType<typeof createProducer>;
+
+/** The producer as the configuration describes it: JOBS_ROOT, queues and routes, retry and time-limit defaults. */
+export function createProducerFromConfig(config: Readonly<Config>, deps: { store: TaskStore; broker: Broker; log: Logger }): Producer {
+  return createProducer({
+    ...deps,
+    jobs: createJobRegistry(config.jobsRoot),
+    router: createRouter(config.file.queues, config.file.routes),
+    defaults: { maxRetries: config.TASK_MAX_RETRIES, timeLimitSeconds: config.TASK_TIME_LIMIT },
+  });
+}
 
 /**
  * The one way a task enters the system (API and beat alike): check it, write the record, then
