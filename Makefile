@@ -31,8 +31,8 @@ test-unit: install ## unit tests only (no services needed)
 test-int: install ## integration tests only
 	npm run test:int
 
-bench: build ## benchmark the whole path (see docs/benchmarks.md)
-	npm run bench
+bench: build ## benchmark the whole path (see docs/benchmarks.md); knobs: make bench ARGS="--n 5000"
+	npm run bench -- $(ARGS)
 
 openapi: build ## regenerate openapi/openapi.json from the route schemas
 	npm run openapi
