@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { register } from 'tsx/esm/api';
 import { renderOpenApi, startApi } from '@celerity/api';
 import { AppError, createLogger, installShutdown, loadConfig, type Closable } from '@celerity/core';
 import { startWorker } from '@celerity/worker';
@@ -37,7 +36,6 @@ async function main(argv: string[]): Promise<void> {
   if (!['start', 'api', 'worker'].includes(command)) throw new UsageError(`unknown command "${command}"`);
 
   const config = loadConfig(process.env);
-  register(); // job modules under JOBS_ROOT may be TypeScript; the API imports them to check submissions
   const log = createLogger({ service: `celerity-${command}`, level: config.LOG_LEVEL });
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError('--concurrency must be a positive integer');

@@ -12,10 +12,10 @@ export interface ExecutionRequest {
 import type { TaskProgress } from '@celerity/core';
 
 /**
- * `lastProgress` travels with the result because progress events use another channel and may
+ * The result is gzip-encoded in the thread, off the worker's main thread. `lastProgress` travels with the result because progress events use another channel and may
  * arrive after it: the final report must not be lost.
  */
-export type ExecutionResult = ({ ok: true; result: unknown } | { ok: false; error: ErrorPayload }) & { lastProgress?: TaskProgress };
+export type ExecutionResult = ({ ok: true; resultGzip: Uint8Array } | { ok: false; error: ErrorPayload }) & { lastProgress?: TaskProgress };
 
 export type AbortReason = 'cancelled' | 'soft_time_limit' | 'shutdown';
 

@@ -2,13 +2,10 @@
  * Runs inside a piscina worker thread. Jobs run here so that a job that never yields can still be
  * killed (the pool terminates the thread) while the worker's main thread stays responsive.
  */
-import { register } from 'tsx/esm/api';
 import { BroadcastChannel, workerData } from 'node:worker_threads';
 import { pino, type LevelWithSilent } from 'pino';
-import { createJobRegistry, InvalidJobInputError, toErrorPayload, type JobContext, type TaskProgress } from '@celerity/core';
+import { createJobRegistry, encodeResult, InvalidJobInputError, toErrorPayload, type JobContext, type Logger, type TaskProgress } from '@celerity/core';
 import type { AbortReason, ChannelMessage, ExecutionRequest, ExecutionResult, ThreadData } from './execution-protocol.js';
-
-register(); // job modules may be TypeScript (JOBS_ROOT/*.ts)
 
 const data = workerData as ThreadData;
 const jobs = createJobRegistry(data.jobsRoot);
@@ -44,6 +41,7 @@ function abortError(reason: AbortReason): Error {
 export default async function execute(request: ExecutionRequest): Promise<ExecutionResult> {
   const controller = new AbortController();
   let lastProgress: TaskProgress | undefined;
+  let taskLog: Logger | undefined;
   running.set(request.taskId, controller);
   const early = earlyAborts.get(request.taskId);
   if (early) controller.abort(abortError(early));
@@ -52,7 +50,11 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
     attempt: request.attempt,
     traceId: request.traceId,
     signal: controller.signal,
-    log: log.child({ task_id: request.taskId, trace_id: request.traceId, job: request.task, attempt: request.attempt }),
+    // created on first use: most jobs never log, and a pino child per task is not free
+    get log(): Logger {
+      taskLog ??= log.child({ task_id: request.taskId, trace_id: request.traceId, job: request.task, attempt: request.attempt });
+      return taskLog;
+    },
     progress(percent, message, progressData) {
       const bounded = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
       lastProgress = { percent: bounded, message: message ?? null, data: progressData ?? null };
@@ -69,7 +71,7 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
     }
     controller.signal.throwIfAborted(); // aborted while the module loaded: do not start the job at all
     const result = await job.run(input, ctx);
-    return { ok: true, result: result === undefined ? null : JSON.parse(JSON.stringify(result)), ...(lastProgress && { lastProgress }) };
+    return { ok: true, resultGzip: encodeResult(result), ...(lastProgress && { lastProgress }) };
   } catch (err) {
     return { ok: false, error: toErrorPayload(err), ...(lastProgress && { lastProgress }) };
   } finally {

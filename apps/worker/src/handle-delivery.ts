@@ -32,7 +32,7 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
     return { kind: 'reject' };
   }
   const { id, task, trace_id } = parsed;
-  let log = deps.log.child({ task_id: id, trace_id, job: task });
+  const ids = { task_id: id, trace_id, job: task };
 
   // Registered before the claim, so a cancel that lands right after it still finds the execution.
   const kill = new AbortController();
@@ -52,14 +52,14 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
   try {
     const claim = await deps.store.start(id, deps.workerName, delivery.redelivered);
     if (claim.kind === 'missing') {
-      log.warn('no record for delivered task (expired or never accepted); dropping');
+      deps.log.warn(ids, 'no record for delivered task (expired or never accepted); dropping');
       return { kind: 'ack' };
     }
     if (claim.kind === 'skip') {
-      log.warn({ status: claim.status }, 'duplicate delivery skipped');
+      deps.log.warn({ ...ids, status: claim.status }, 'duplicate delivery skipped');
       return { kind: 'ack' };
     }
-    log = log.child({ attempt: claim.attempt });
+    const log = deps.log.child({ ...ids, attempt: claim.attempt });
     log.info({ queue: delivery.queue, redelivered: delivery.redelivered }, 'task started');
 
     const hardSeconds = claim.timeLimit ?? deps.limits.timeLimit;
@@ -118,7 +118,7 @@ function decideOutcome(
   if (timing.hardExpired) {
     return { status: 'timed_out', error: { type: 'TIME_LIMIT_EXCEEDED', message: `killed after the hard time limit of ${timing.hardSeconds} s`, retryable: false } };
   }
-  if (result.ok) return { status: 'succeeded', result: result.result };
+  if (result.ok) return { status: 'succeeded', resultGzip: result.resultGzip };
   if (timing.softExpired) {
     return { status: 'timed_out', error: { type: 'SOFT_TIME_LIMIT_EXCEEDED', message: `stopped after the soft time limit of ${timing.softSeconds} s: ${result.error.message}`, retryable: false } };
   }

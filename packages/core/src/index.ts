@@ -10,3 +10,4 @@ export * from './shutdown.js';
 export * from './status.js';
 export * from './task-name.js';
 export * from './connect-or-explain.js';
+export * from './result-codec.js';

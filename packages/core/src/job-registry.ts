@@ -32,11 +32,25 @@ export function createJobRegistry(jobsRoot: string): JobRegistry {
   };
 }
 
+let typeScriptLoader: Promise<void> | undefined;
+
+/**
+ * TypeScript job modules load through tsx, registered in this thread the first time one is met:
+ * its loader runs on a thread of its own (~30 MB), which JavaScript-only job roots never pay for.
+ */
+function ensureTypeScriptLoader(): Promise<void> {
+  typeScriptLoader ??= import('tsx/esm/api').then(({ register }) => {
+    register();
+  });
+  return typeScriptLoader;
+}
+
 async function load(jobsRoot: string, taskName: string): Promise<ResolvedJob> {
   const ref = parseTaskName(taskName);
   const file = resolveJobFile(jobsRoot, ref);
   let mod: Record<string, unknown>;
   try {
+    if (file.endsWith('.ts')) await ensureTypeScriptLoader();
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
     throw new UnknownJobError(`job module ${ref.modulePath.join('/')} failed to load: ${(err as Error).message}`, 'task', { cause: err });

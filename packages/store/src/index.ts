@@ -1,4 +1,3 @@
-export * from './codec.js';
 export * from './keys.js';
 export * from './redis.js';
 export * from './task-store.js';

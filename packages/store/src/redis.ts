@@ -18,6 +18,8 @@ export function createRedis(options: RedisOptions): Redis {
     lazyConnect: true,
     enableOfflineQueue: !options.failFast,
     maxRetriesPerRequest: options.failFast ? 1 : null,
+    // commands issued in the same tick by concurrent requests/tasks share one socket write
+    enableAutoPipelining: true,
     // capped exponential backoff; ioredis keeps retrying forever
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
   });

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import {
   canTransition,
+  decodeResult,
   StoreUnavailableError,
   TASK_STATUSES,
   type ErrorPayload,
@@ -9,7 +10,6 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from '@celerity/core';
-import { decodeResult, encodeResult } from './codec.js';
 import { createKeys, type Keys } from './keys.js';
 import { CANCEL_SCRIPT, FINISH_SCRIPT, PROGRESS_SCRIPT, START_SCRIPT } from './scripts.js';
 
@@ -25,7 +25,8 @@ export type CancelResult =
 
 export interface FinalOutcome {
   status: Extract<TaskStatus, 'succeeded' | 'failed' | 'timed_out'>;
-  result?: unknown;
+  /** the result already gzip-encoded (encodeResult), for a succeeded task */
+  resultGzip?: Uint8Array;
   error?: ErrorPayload;
 }
 
@@ -156,7 +157,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
           keys.task(id),
           outcome.status,
           new Date().toISOString(),
-          outcome.status === 'succeeded' ? encodeResult(outcome.result) : '',
+          outcome.resultGzip ? Buffer.from(outcome.resultGzip.buffer, outcome.resultGzip.byteOffset, outcome.resultGzip.byteLength) : '',
           outcome.error ? JSON.stringify(outcome.error) : '',
           ttl,
           FROM.finished,

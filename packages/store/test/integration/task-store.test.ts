@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, newTaskId, type NewTask } from '@celerity/core';
+import { createLogger, encodeResult, newTaskId, type NewTask } from '@celerity/core';
 import { cleanupNamespace, testNamespace, testRedisUrl } from '@celerity/testkit';
 import { createRedis, createTaskStore, type TaskStore } from '../../src/index.js';
 
@@ -47,7 +47,7 @@ describe('task store (real Redis)', () => {
 
     const claim = await store.start(id, 'w1', false);
     expect(claim).toMatchObject({ kind: 'started', attempt: 1, input: { a: 1 } });
-    expect(await store.finish(id, { status: 'succeeded', result: { rows: 42 } })).toBe('ok');
+    expect(await store.finish(id, { status: 'succeeded', resultGzip: encodeResult({ rows: 42 }) })).toBe('ok');
 
     const raw = await redis.hgetBuffer(store.keys.task(id), 'result');
     expect(JSON.parse(gunzipSync(raw!).toString())).toEqual({ rows: 42 });
@@ -69,7 +69,7 @@ describe('task store (real Redis)', () => {
 
     await store.start(b!.id, 'w1', false);
     await store.finish(b!.id, { status: 'failed', error: { type: 'Error', message: 'boom', retryable: true } });
-    expect(await store.finish(b!.id, { status: 'succeeded', result: 1 })).toBe('failed');
+    expect(await store.finish(b!.id, { status: 'succeeded', resultGzip: encodeResult(1) })).toBe('failed');
     expect(await store.start(b!.id, 'w2', true)).toEqual({ kind: 'skip', status: 'failed' });
     expect(await store.get(b!.id)).toMatchObject({ status: 'failed', error: { type: 'Error', message: 'boom' }, result: null });
   });
@@ -81,7 +81,7 @@ describe('task store (real Redis)', () => {
     const subscription = await store.subscribeControl((m) => heard.push(m));
     try {
       expect(await store.cancel(t!.id, true)).toMatchObject({ kind: 'cancelled', previousStatus: 'running' });
-      expect(await store.finish(t!.id, { status: 'succeeded', result: 1 })).toBe('cancelled');
+      expect(await store.finish(t!.id, { status: 'succeeded', resultGzip: encodeResult(1) })).toBe('cancelled');
       await expect.poll(() => heard).toEqual([{ type: 'cancel', id: t!.id, terminate: true }]);
     } finally {
       await subscription.close();

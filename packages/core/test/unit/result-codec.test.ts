@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeResult, encodeResult } from '../../src/codec.js';
+import { decodeResult, encodeResult } from '../../src/result-codec.js';
 
 describe('result codec', () => {
   it.each([

@@ -1,0 +1,84 @@
+// @ts-check
+/**
+ * Sample jobs used by the README, the tests and the benchmark. Plain JavaScript (type-checked
+ * through JSDoc), so running them needs no TypeScript loader; reports/monthly.ts shows a
+ * TypeScript job. Task name = module path under JOBS_ROOT + export name: `demo.echo`, `demo.sleep`, ...
+ *
+ * @typedef {import('@celerity/core').JobContext} JobContext
+ */
+import { NonRetryableError } from '@celerity/core';
+
+/**
+ * Returns its input unchanged.
+ * @param {unknown} input
+ */
+export async function echo(input) {
+  return input;
+}
+
+/** Does nothing: the benchmark's unit of work. */
+export async function noop() {
+  return null;
+}
+
+/**
+ * Sleeps for `ms` milliseconds, stopping early (and throwing) when the task is cancelled or times out.
+ * @param {{ ms?: number } | null} input
+ * @param {JobContext} ctx
+ */
+export async function sleep(input, ctx) {
+  const ms = input?.ms ?? 1_000;
+  const started = Date.now();
+  ctx.signal.throwIfAborted(); // an 'abort' listener added after the abort would never fire
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    ctx.signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(ctx.signal.reason);
+      },
+      { once: true },
+    );
+  });
+  return { slept_ms: Date.now() - started };
+}
+
+/**
+ * Always fails; `retryable: false` marks the error as one that retrying cannot fix.
+ * @param {{ message?: string, retryable?: boolean } | null} input
+ */
+export async function fail(input) {
+  const message = input?.message ?? 'this job always fails';
+  if (input?.retryable === false) throw new NonRetryableError(message);
+  throw new Error(message);
+}
+
+/**
+ * Burns CPU for `ms` milliseconds without ever looking at its signal: only terminate or the hard time limit stop it.
+ * @param {{ ms?: number } | null} input
+ */
+export function busyLoop(input) {
+  const ms = input?.ms ?? 60_000;
+  const until = Date.now() + ms;
+  let spins = 0;
+  while (Date.now() < until) spins += 1;
+  return { spun_ms: ms, spins };
+}
+
+/**
+ * Reports progress in `steps` steps of `step_ms` each, then returns a summary.
+ * @param {{ steps?: number, step_ms?: number } | null} input
+ * @param {JobContext} ctx
+ */
+export async function countdown(input, ctx) {
+  const steps = input?.steps ?? 5;
+  const stepMs = input?.step_ms ?? 200;
+  for (let i = 1; i <= steps; i += 1) {
+    ctx.signal.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+    ctx.progress(Math.round((i / steps) * 100), `step ${i} of ${steps}`, { step: i });
+  }
+  ctx.log.info({ steps }, 'countdown finished');
+  return { steps };
+}
