@@ -4,6 +4,7 @@ import type { FinalOutcome, TaskStore } from '@celerity/store';
 import type { ExecutionPool } from './execution-pool.js';
 import type { ExecutionResult } from './execution-protocol.js';
 import type { ProgressWriter } from './progress-writer.js';
+import { decideRetry, type RetryPolicy } from './retry-policy.js';
 
 /** Running executions of this worker, by task id, so cancel requests from Redis can reach them. */
 export type InflightRegistry = Map<string, { cancel(terminate: boolean): void; shutdown(): void }>;
@@ -17,6 +18,7 @@ export interface DeliveryDeps {
   workerName: string;
   /** defaults in seconds when the task has no limits of its own */
   limits: { timeLimit: number; softTimeLimit: number };
+  retryPolicy: RetryPolicy;
   isStopping(): boolean;
 }
 
@@ -55,6 +57,10 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
       deps.log.warn(ids, 'no record for delivered task (expired or never accepted); dropping');
       return { kind: 'ack' };
     }
+    if (claim.kind === 'lost') {
+      deps.log.error({ ...ids, attempts: claim.attempts }, 'task failed: its workers kept dying while running it');
+      return { kind: 'ack' };
+    }
     if (claim.kind === 'skip') {
       deps.log.warn({ ...ids, status: claim.status }, 'duplicate delivery skipped');
       return { kind: 'ack' };
@@ -91,6 +97,17 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
     }
     await deps.progress.settle(id, result.lastProgress);
     const outcome = decideOutcome(result, { softExpired, hardExpired, hardSeconds, softSeconds });
+    // only plain failures are retried: a timed-out task is not (Celery's default), a cancelled one never
+    if (outcome.status === 'failed' && outcome.error && stopReason === undefined) {
+      const decision = decideRetry(outcome.error, claim.attempt, claim.maxRetries, deps.retryPolicy);
+      if (decision.kind === 'retry') {
+        const eta = new Date(Date.now() + decision.delayMs);
+        const stored = await deps.store.retry(id, eta, outcome.error);
+        if (stored === 'ok') log.warn({ error_type: outcome.error.type, retry_in_ms: decision.delayMs, eta: eta.toISOString() }, 'task failed; retry scheduled');
+        else log.info({ status: stored }, 'retry not scheduled: task already finished');
+        return { kind: 'ack' };
+      }
+    }
     const stored = await deps.store.finish(id, outcome);
     if (stored !== 'ok') log.info({ status: stored, discarded: outcome.status }, 'outcome discarded: task already finished');
     else if (outcome.status === 'succeeded') log.info('task succeeded');

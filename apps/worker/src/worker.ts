@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import { createExecutionPool } from './execution-pool.js';
 import { handleDelivery, type InflightRegistry } from './handle-delivery.js';
 import { createProgressWriter } from './progress-writer.js';
+import { startScheduledDispatcher } from './scheduled-dispatcher.js';
 
 export interface WorkerOptions {
   /** logical queues to consume; default WORKER_QUEUES, else every known queue */
@@ -72,12 +73,14 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     log,
     workerName,
     limits: { timeLimit: config.TASK_TIME_LIMIT, softTimeLimit: config.TASK_SOFT_TIME_LIMIT },
+    retryPolicy: { baseDelayMs: config.TASK_RETRY_DELAY * 1000, maxDelayMs: config.TASK_RETRY_DELAY_MAX * 1000 },
     isStopping: () => stopping,
   };
   await broker.consume((delivery) => slots(() => handleDelivery(delivery, deps)), {
     queues,
     prefetch: concurrency * config.WORKER_PREFETCH,
   });
+  const dispatcher = startScheduledDispatcher({ store, broker, log, owner: workerName });
   log.info({ worker: workerName, queues, concurrency, prefetch: concurrency * config.WORKER_PREFETCH }, 'worker started');
 
   let closing: Promise<void> | undefined;
@@ -87,6 +90,7 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     close() {
       closing ??= (async () => {
         stopping = true;
+        await dispatcher.close();
         await broker.cancelConsumers();
         const deadline = Date.now() + config.WORKER_SHUTDOWN_GRACE * 1000;
         while (slots.activeCount + slots.pendingCount > 0 && Date.now() < deadline) await sleep(50);

@@ -63,4 +63,6 @@ export interface NewTask {
   trace_id: string;
   metadata: Record<string, unknown> | null;
   callback_url: string | null;
+  /** not before this time (countdown/eta): the task waits as `scheduled`, holding no queue slot */
+  eta: Date | null;
 }

@@ -25,6 +25,10 @@ export interface SubmitRequest {
   time_limit?: number | undefined;
   soft_time_limit?: number | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /** seconds from now before the task may start */
+  countdown?: number | undefined;
+  /** ISO-8601 time before which the task may not start */
+  eta?: string | undefined;
 }
 
 export interface ProducerDeps {
@@ -37,6 +41,14 @@ export interface ProducerDeps {
 }
 
 export type Producer = ReturnType<typeof createProducer>;
+
+/** countdown/eta → the time the task may start, or null for "now" (a time already past counts as now). */
+function startTime(request: SubmitRequest): Date | null {
+  if (request.countdown !== undefined && request.eta !== undefined) throw new InvalidTaskError('give countdown or eta, not both', 'eta');
+  const at = request.eta !== undefined ? new Date(request.eta) : request.countdown !== undefined ? new Date(Date.now() + request.countdown * 1000) : null;
+  if (at && Number.isNaN(at.getTime())) throw new InvalidTaskError('eta is not a valid time', 'eta');
+  return at && at.getTime() > Date.now() ? at : null;
+}
 
 /** The producer as the configuration describes it: JOBS_ROOT, queues and routes, retry and time-limit defaults. */
 export function createProducerFromConfig(config: Readonly<Config>, deps: { store: TaskStore; broker: Broker; log: Logger }): Producer {
@@ -76,6 +88,7 @@ export function createProducer(deps: ProducerDeps) {
       throw new InvalidTaskError('soft_time_limit may not exceed the hard time limit', 'soft_time_limit');
     }
     return {
+      eta: startTime(request),
       id: newTaskId(),
       task: request.task,
       queue: route.queue,
@@ -92,9 +105,11 @@ export function createProducer(deps: ProducerDeps) {
 
   async function accept(tasks: NewTask[]): Promise<TaskRecord[]> {
     const records = await deps.store.createRecords(tasks);
+    // a task with an eta waits in Redis as `scheduled`; the worker's dispatcher publishes it when due
+    const now = tasks.filter((t) => t.eta === null);
     try {
       await Promise.all(
-        tasks.map((t) => {
+        now.map((t) => {
           const message: TaskMessage = { id: t.id, task: t.task, trace_id: t.trace_id };
           return deps.broker.publish(t.queue, Buffer.from(JSON.stringify(message)), { priority: t.priority, messageId: t.id, traceId: t.trace_id });
         }),

@@ -7,6 +7,12 @@ export function createKeys(namespace: string | undefined) {
     task: (id: string) => `${prefix}task:${id}`,
     /** sorted set, all scores 0, members are UUIDv7 ids: lexical order = creation order */
     index: `${prefix}tasks`,
+    /** sorted set: scheduled task ids (countdown/eta and retries) scored by due time in ms */
+    scheduled: `${prefix}scheduled`,
+    /** lock held by the one worker that moves due scheduled tasks to their queues */
+    schedulerLock: `${prefix}scheduler-lock`,
+    /** idempotency key → task id and request fingerprint */
+    idempotency: (key: string) => `${prefix}idempotency:${key}`,
     /** pub/sub: cancel requests for running tasks, read by every worker */
     control: `${prefix}control`,
   };

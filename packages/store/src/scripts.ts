@@ -7,16 +7,31 @@ const IS_ALLOWED = `
 local function allowed(status, list) return string.find(',' .. list .. ',', ',' .. status .. ',', 1, true) ~= nil end
 `;
 
-/** KEYS: task. ARGV: worker, started_at, allowed-from list, redelivered ('1'|'0'). */
+/**
+ * KEYS: task. ARGV: worker, started_at, allowed-from list, redelivered ('1'|'0'), ttl seconds.
+ * A redelivered `running` task means its worker died mid-run: it runs again, unless it has already
+ * used all its attempts (max_retries + 1) — then it is a poison task that keeps killing workers, and
+ * ends `failed` (WORKER_LOST) instead of crash-looping.
+ */
 export const START_SCRIPT = `${IS_ALLOWED}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
 if status == 'running' and ARGV[4] ~= '1' then return {'skip', status} end
 if not allowed(status, ARGV[3]) then return {'skip', status} end
+if status == 'running' then
+  local used = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+  local max = tonumber(redis.call('HGET', KEYS[1], 'max_retries') or '0')
+  if used >= max + 1 then
+    redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[2], 'error',
+      cjson.encode({type = 'WORKER_LOST', message = 'the worker running this task died ' .. used .. ' time(s); not retried further', retryable = false}))
+    redis.call('EXPIRE', KEYS[1], ARGV[5])
+    return {'lost', tostring(used)}
+  end
+end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[1], 'started_at', ARGV[2])
-local f = redis.call('HMGET', KEYS[1], 'input', 'time_limit', 'soft_time_limit')
-return {'started', tostring(attempts), f[1] or 'null', f[2] or '', f[3] or ''}
+local f = redis.call('HMGET', KEYS[1], 'input', 'time_limit', 'soft_time_limit', 'max_retries')
+return {'started', tostring(attempts), f[1] or 'null', f[2] or '', f[3] or '', f[4] or '0'}
 `;
 
 /** KEYS: task. ARGV: status, finished_at, result (gzip bytes or ''), error JSON or '', ttl seconds, allowed-from list. */
@@ -49,4 +64,50 @@ export const PROGRESS_SCRIPT = `
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
 redis.call('HSET', KEYS[1], 'progress', ARGV[1])
 return 1
+`;
+
+/**
+ * KEYS: task, scheduled set. ARGV: eta ISO, eta ms, error JSON, allowed-from list, task id.
+ * A failed attempt that will be retried: `scheduled` until its eta, the last error kept.
+ */
+export const RETRY_SCRIPT = `${IS_ALLOWED}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if not allowed(status, ARGV[4]) then return status end
+redis.call('HSET', KEYS[1], 'status', 'scheduled', 'eta', ARGV[1], 'error', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5])
+return 'ok'
+`;
+
+/**
+ * KEYS: scheduled set. ARGV: now ms, lease-until ms, limit, task key prefix.
+ * Claims due tasks for publishing: their score moves to the lease end, so a dispatcher that dies
+ * before publishing lets another one pick them up after the lease. A task that is no longer
+ * scheduled (cancelled, expired) is dropped from the set. Returns id, queue, priority, task, trace_id per task.
+ */
+export const CLAIM_DUE_SCRIPT = `
+local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(due) do
+  local f = redis.call('HMGET', ARGV[4] .. id, 'status', 'queue', 'priority', 'task', 'trace_id')
+  if f[1] == 'scheduled' or f[1] == 'pending' then
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    if f[1] == 'scheduled' then redis.call('HSET', ARGV[4] .. id, 'status', 'pending') end
+    table.insert(out, id); table.insert(out, f[2]); table.insert(out, f[3]); table.insert(out, f[4]); table.insert(out, f[5])
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return out
+`;
+
+/** KEYS: scheduled set. ARGV: lease-until ms, ids... Removes published tasks unless rescheduled meanwhile (a newer score). */
+export const RELEASE_DUE_SCRIPT = `
+local removed = 0
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) == ARGV[1] then
+    redis.call('ZREM', KEYS[1], ARGV[i]); removed = removed + 1
+  end
+end
+return removed
 `;

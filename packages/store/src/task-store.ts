@@ -11,11 +11,12 @@ import {
   type TaskStatus,
 } from '@celerity/core';
 import { createKeys, type Keys } from './keys.js';
-import { CANCEL_SCRIPT, FINISH_SCRIPT, PROGRESS_SCRIPT, START_SCRIPT } from './scripts.js';
+import { CANCEL_SCRIPT, CLAIM_DUE_SCRIPT, FINISH_SCRIPT, PROGRESS_SCRIPT, RELEASE_DUE_SCRIPT, RETRY_SCRIPT, START_SCRIPT } from './scripts.js';
 
 export type StartResult =
-  | { kind: 'started'; attempt: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null }
+  | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null }
   | { kind: 'skip'; status: TaskStatus }
+  | { kind: 'lost'; attempts: number }
   | { kind: 'missing' };
 
 export type CancelResult =
@@ -52,7 +53,17 @@ const FROM = {
   running: allowedFrom('running'),
   finished: allowedFrom('succeeded'),
   cancelled: allowedFrom('cancelled'),
+  scheduled: allowedFrom('scheduled'),
 };
+
+/** A scheduled task whose time has come, claimed for publishing to its queue. */
+export interface DueTask {
+  id: string;
+  queue: string;
+  priority: number;
+  task: string;
+  trace_id: string;
+}
 
 /** How many index entries one list request examines at most, so a rare filter cannot scan everything. */
 const LIST_SCAN_BUDGET = 2_000;
@@ -65,10 +76,13 @@ export interface TaskStoreOptions {
 }
 
 type Scripts = Redis & {
-  celerityStart(key: string, worker: string, startedAt: string, from: string, redelivered: string): Promise<string[]>;
+  celerityStart(key: string, worker: string, startedAt: string, from: string, redelivered: string, ttl: number): Promise<string[]>;
   celerityFinish(key: string, status: string, at: string, result: Buffer | string, error: string, ttl: number, from: string): Promise<string>;
   celerityCancel(key: string, channel: string, id: string, at: string, ttl: number, terminate: string, from: string): Promise<string[]>;
   celerityProgress(key: string, progress: string): Promise<number>;
+  celerityRetry(key: string, scheduled: string, eta: string, etaMs: number, error: string, from: string, id: string): Promise<string>;
+  celerityClaimDue(scheduled: string, nowMs: number, leaseUntilMs: number, limit: number, taskPrefix: string): Promise<string[]>;
+  celerityReleaseDue(scheduled: string, leaseUntilMs: number, ...ids: string[]): Promise<number>;
 };
 
 export type TaskStore = ReturnType<typeof createTaskStore>;
@@ -90,7 +104,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
         multi.hset(keys.task(t.id), {
           id: t.id,
           task: t.task,
-          status: 'pending',
+          status: t.eta ? 'scheduled' : 'pending',
           queue: t.queue,
           priority: t.priority,
           input: JSON.stringify(t.input ?? null),
@@ -102,14 +116,16 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
           metadata: t.metadata ? JSON.stringify(t.metadata) : '',
           callback: t.callback_url ? JSON.stringify({ url: t.callback_url, state: 'pending', attempts: 0 }) : '',
           created_at: at,
+          eta: t.eta ? t.eta.toISOString() : '',
         });
         multi.zadd(keys.index, 0, t.id);
+        if (t.eta) multi.zadd(keys.scheduled, t.eta.getTime(), t.id);
       }
       await guard(multi.exec());
       return tasks.map((t) => ({
         id: t.id,
         task: t.task,
-        status: 'pending',
+        status: t.eta ? ('scheduled' as const) : ('pending' as const),
         queue: t.queue,
         priority: t.priority,
         input: t.input ?? null,
@@ -127,19 +143,20 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
         created_at: at,
         started_at: null,
         finished_at: null,
-        eta: null,
+        eta: t.eta ? t.eta.toISOString() : null,
       }));
     },
 
     /** Removes records whose publish failed: the caller got a 503, so the task was never accepted. */
     async deleteRecords(ids: readonly string[]): Promise<void> {
       if (ids.length === 0) return;
-      await guard(redis.multi().del(...ids.map(keys.task)).zrem(keys.index, ...ids).exec());
+      await guard(redis.multi().del(...ids.map(keys.task)).zrem(keys.index, ...ids).zrem(keys.scheduled, ...ids).exec());
     },
 
     async start(id: string, worker: string, redelivered: boolean): Promise<StartResult> {
-      const reply = await guard(redis.celerityStart(keys.task(id), worker, new Date().toISOString(), FROM.running, redelivered ? '1' : '0'));
+      const reply = await guard(redis.celerityStart(keys.task(id), worker, new Date().toISOString(), FROM.running, redelivered ? '1' : '0', ttl));
       if (reply[0] === 'missing') return { kind: 'missing' };
+      if (reply[0] === 'lost') return { kind: 'lost', attempts: Number(reply[1]) };
       if (reply[0] === 'skip') return { kind: 'skip', status: reply[1] as TaskStatus };
       return {
         kind: 'started',
@@ -147,6 +164,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
         input: JSON.parse(reply[2] ?? 'null'),
         timeLimit: reply[3] ? Number(reply[3]) : null,
         softTimeLimit: reply[4] ? Number(reply[4]) : null,
+        maxRetries: Number(reply[5] ?? 0),
       };
     },
 
@@ -171,6 +189,35 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
       if (reply[0] === 'missing') return { kind: 'missing' };
       if (reply[0] === 'finished') return { kind: 'finished', status: reply[1] as TaskStatus };
       return { kind: 'cancelled', previousStatus: reply[1] as TaskStatus, cancelledAt: at };
+    },
+
+    /** A failed attempt that will run again at `eta`: the task is `scheduled` meanwhile. Returns 'ok' or the status that won. */
+    async retry(id: string, eta: Date, error: ErrorPayload): Promise<'ok' | string> {
+      return guard(redis.celerityRetry(keys.task(id), keys.scheduled, eta.toISOString(), eta.getTime(), JSON.stringify(error), FROM.scheduled, id));
+    },
+
+    /** Claims up to `limit` scheduled tasks that are due, for `leaseMs` (see CLAIM_DUE_SCRIPT). */
+    async claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<{ tasks: DueTask[]; leaseUntilMs: number }> {
+      const leaseUntilMs = now + leaseMs;
+      const flat = await guard(redis.celerityClaimDue(keys.scheduled, now, leaseUntilMs, limit, keys.task('')));
+      const tasks: DueTask[] = [];
+      for (let i = 0; i + 4 < flat.length; i += 5) {
+        tasks.push({ id: flat[i]!, queue: flat[i + 1]!, priority: Number(flat[i + 2]), task: flat[i + 3]!, trace_id: flat[i + 4]! });
+      }
+      return { tasks, leaseUntilMs };
+    },
+
+    /** Forgets claimed tasks once their messages are confirmed (unless rescheduled meanwhile). */
+    async releaseDue(ids: readonly string[], leaseUntilMs: number): Promise<void> {
+      if (ids.length > 0) await guard(redis.celerityReleaseDue(keys.scheduled, leaseUntilMs, ...ids));
+    },
+
+    /** A short lease so one dispatcher at a time moves due tasks (the others stand by). */
+    async tryLock(key: string, owner: string, ttlMs: number): Promise<boolean> {
+      if ((await guard(redis.set(key, owner, 'PX', ttlMs, 'NX'))) === 'OK') return true;
+      if ((await guard(redis.get(key))) !== owner) return false;
+      await guard(redis.pexpire(key, ttlMs)); // ours already: extend it
+      return true;
     },
 
     async setProgress(id: string, progress: TaskProgress): Promise<boolean> {
@@ -255,6 +302,9 @@ function defineScripts(client: Redis): Scripts {
     client.defineCommand('celerityFinish', { numberOfKeys: 1, lua: FINISH_SCRIPT });
     client.defineCommand('celerityCancel', { numberOfKeys: 2, lua: CANCEL_SCRIPT });
     client.defineCommand('celerityProgress', { numberOfKeys: 1, lua: PROGRESS_SCRIPT });
+    client.defineCommand('celerityRetry', { numberOfKeys: 2, lua: RETRY_SCRIPT });
+    client.defineCommand('celerityClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE_SCRIPT });
+    client.defineCommand('celerityReleaseDue', { numberOfKeys: 1, lua: RELEASE_DUE_SCRIPT });
   }
   return scripts;
 }

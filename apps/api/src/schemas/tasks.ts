@@ -11,10 +11,12 @@ export const SubmitTaskBody = z
     input: z.unknown().optional().describe('Any JSON; passed to the job as its first argument'),
     queue: z.string().min(1).max(63).optional().describe('Explicit queue; wins over routing rules'),
     priority: z.int().min(0).max(10).optional().describe("Higher runs first within a queue; at most the queue's x-max-priority"),
-    max_retries: z.int().min(0).max(100).optional().describe('Stored on the record; defaults to TASK_MAX_RETRIES'),
+    max_retries: z.int().min(0).max(100).optional().describe('Retries after a retryable failure (exponential backoff with jitter); defaults to TASK_MAX_RETRIES'),
     time_limit: z.number().positive().optional().describe('Hard time limit in seconds; the execution is killed after it'),
     soft_time_limit: z.number().positive().optional().describe("Soft time limit in seconds; aborts the job's signal"),
     metadata: z.record(z.string(), z.unknown()).optional().describe('Free-form, returned with the record'),
+    countdown: z.number().min(0).max(31_536_000).optional().describe('Seconds to wait before the task may start; it is `scheduled` meanwhile'),
+    eta: z.iso.datetime({ offset: true }).optional().describe('ISO-8601 time before which the task may not start (not with countdown)'),
   })
   .strict()
   .meta({ id: 'SubmitTask' });

@@ -107,6 +107,19 @@ describe('POST /tasks', () => {
     expect(missing.json()).toMatchObject({ status: 400, errors: [{ field: 'body.task' }] });
   });
 
+  it('accepts countdown or eta as a scheduled task kept out of the queue, and refuses both together', async () => {
+    h = await startApiHarness();
+    const scheduled = await post(h, { task: 'demo.echo', countdown: 60 });
+    expect(scheduled.statusCode).toBe(202);
+    expect(scheduled.json()).toMatchObject({ status: 'scheduled' });
+    expect(Date.parse(scheduled.json().eta) - Date.now()).toBeGreaterThan(55_000);
+    expect(await h.broker.queueDepth('default')).toBe(0);
+    const both = await post(h, { task: 'demo.echo', countdown: 5, eta: new Date().toISOString() });
+    expect(both.statusCode).toBe(422);
+    expect(both.json()).toMatchObject({ errors: [{ field: 'eta' }] });
+    expect((await post(h, { task: 'demo.echo', eta: 'tomorrow' })).json()).toMatchObject({ status: 400, errors: [{ field: 'body.eta' }] });
+  });
+
   it('answers 413 for a body over BODY_LIMIT', async () => {
     h = await startApiHarness({ BODY_LIMIT: '1024' });
     const res = await post(h, { task: 'demo.echo', input: 'x'.repeat(2048) });

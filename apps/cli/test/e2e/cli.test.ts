@@ -74,6 +74,47 @@ describe('celerity CLI (spawned processes)', () => {
     expect(proc.output()).toContain('shutdown complete');
   });
 
+  it('runs a task again on another worker when its worker is killed mid-task; a task that keeps killing workers ends failed', async () => {
+    ns = testNamespace();
+    const port = await freePort();
+    const env = { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1' };
+    const api = celerity(['api'], env);
+    const first = celerity(['worker'], env);
+    running.push(api, first);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(() => fetch(`${base}/health`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 15_000, what: 'the API' });
+    await waitFor(() => (first.output().includes('worker started') ? true : undefined), { what: 'the first worker' });
+
+    const submit = async (body: object) => ((await (await fetch(`${base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { id: string });
+    const record = async (id: string) => (await (await fetch(`${base}/tasks/${id}`)).json()) as { status: string; attempts: number; worker: string; error: { type: string } | null };
+    const survivor = await submit({ task: 'demo.sleep', input: { ms: 1_500 }, max_retries: 1 });
+    const poison = await submit({ task: 'demo.sleep', input: { ms: 1_500 }, max_retries: 0 });
+    const firstRun = await waitFor(async () => ((await record(survivor.id)).status === 'running' ? record(survivor.id) : undefined), { what: 'the task to run' });
+
+    first.child.kill('SIGKILL'); // dies holding the unacked delivery
+    await once(first.child, 'exit');
+    const second = celerity(['worker'], env);
+    running.push(second);
+    const done = await waitFor(async () => {
+      const r = await record(survivor.id);
+      return r.status === 'succeeded' ? r : undefined;
+    }, { timeoutMs: 15_000, what: 'the redelivered task to succeed' });
+    expect(done.attempts).toBe(2);
+    expect(done.worker).not.toBe(firstRun.worker);
+
+    // the poison task: kill the second worker while it runs it; max_retries 0 allows one run only
+    await waitFor(async () => ((await record(poison.id)).status === 'running' ? true : undefined), { timeoutMs: 10_000, what: 'the poison task to run' });
+    second.child.kill('SIGKILL');
+    await once(second.child, 'exit');
+    const third = celerity(['worker'], env);
+    running.push(third);
+    const lost = await waitFor(async () => {
+      const r = await record(poison.id);
+      return r.status === 'failed' ? r : undefined;
+    }, { timeoutMs: 15_000, what: 'the poison task to fail' });
+    expect(lost).toMatchObject({ attempts: 1, error: { type: 'WORKER_LOST' } });
+  });
+
   it('says in one line what to do when RabbitMQ is unreachable, and exits 1', async () => {
     const port = await freePort();
     const closed = await freePort();

@@ -26,7 +26,7 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
   it('records a failure with its type and message, and no stack trace', async () => {
     h = await startWorkerHarness();
     await h.startWorker({ concurrency: 1 });
-    const plain = await h.submit({ task: 'demo.fail', input: { message: 'disk full' } });
+    const plain = await h.submit({ task: 'demo.fail', input: { message: 'disk full' }, max_retries: 0 });
     const final = await h.submit({ task: 'demo.fail', input: { message: 'bad report', retryable: false } });
     expect((await h.waitForStatus(plain.id, ['failed'])).error).toEqual({ type: 'Error', message: 'disk full', retryable: true });
     const finalRecord = await h.waitForStatus(final.id, ['failed']);
@@ -98,6 +98,54 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     expect((await h.waitForStatus(soft.id, ['timed_out'])).error).toMatchObject({ type: 'SOFT_TIME_LIMIT_EXCEEDED' });
     expect((await h.waitForStatus(hard.id, ['timed_out'])).error).toMatchObject({ type: 'TIME_LIMIT_EXCEEDED' });
     expect((await h.waitForStatus(next.id, ['succeeded'])).result).toBe('alive');
+  });
+
+  it('retries a failing task with backoff, scheduled in between, until max_retries; a non-retryable error fails at once', async () => {
+    h = await startWorkerHarness({ TASK_RETRY_DELAY: '0.3', TASK_RETRY_DELAY_MAX: '0.6' });
+    await h.startWorker({ concurrency: 1 });
+    const flaky = await h.submit({ task: 'demo.fail', input: { message: 'try again' }, max_retries: 2 });
+    const final = await h.submit({ task: 'demo.fail', input: { message: 'no point', retryable: false }, max_retries: 2 });
+
+    const waiting = await h.waitForStatus(flaky.id, ['scheduled']);
+    expect(waiting).toMatchObject({ attempts: 1, error: { message: 'try again' } });
+    const retryAt = Date.parse(waiting.eta!);
+    expect(retryAt - Date.parse(waiting.started_at!)).toBeGreaterThanOrEqual(300);
+
+    const failed = await h.waitForStatus(flaky.id, ['failed']);
+    expect(failed.attempts).toBe(3);
+    expect(Date.parse(failed.started_at!)).toBeGreaterThanOrEqual(retryAt); // a retry never runs before its delay
+    expect(await h.store.get(final.id)).toMatchObject({ status: 'failed', attempts: 1, error: { type: 'JOB_NON_RETRYABLE' } });
+    expect(h.logLines.filter((l) => l.task_id === flaky.id && l.msg === 'task failed; retry scheduled')).toHaveLength(2);
+  });
+
+  it('holds a countdown task as scheduled, out of the queue, and starts it within about a second of its eta', async () => {
+    h = await startWorkerHarness();
+    await h.startWorker({ concurrency: 1 });
+    const later = await h.submit({ task: 'demo.echo', input: 'later', countdown: 1 });
+    expect(later.status).toBe('scheduled');
+    const eta = Date.parse(later.eta!);
+    expect(eta - Date.parse(later.created_at)).toBeGreaterThanOrEqual(990);
+    expect(await h.broker.queueDepth('default')).toBe(0);
+    const past = await h.submit({ task: 'demo.echo', input: 'now', eta: new Date(Date.now() - 60_000).toISOString() });
+    expect(past.status).toBe('pending');
+
+    const done = await h.waitForStatus(later.id, ['succeeded'], 5_000);
+    const started = Date.parse(done.started_at!);
+    expect(started).toBeGreaterThanOrEqual(eta);
+    expect(started - eta).toBeLessThan(1_500);
+    expect(await h.store.get(past.id)).toMatchObject({ status: 'succeeded', result: 'now' });
+  });
+
+  it('runs a scheduled task that fell due while no worker was running, and never one cancelled while scheduled', async () => {
+    h = await startWorkerHarness();
+    const due = await h.submit({ task: 'demo.echo', input: 'due', countdown: 0.2 });
+    const cancelled = await h.submit({ task: 'demo.echo', input: 'cancelled', countdown: 0.2 });
+    expect(await h.store.cancel(cancelled.id, false)).toMatchObject({ kind: 'cancelled', previousStatus: 'scheduled' });
+    await new Promise((r) => setTimeout(r, 400));
+    await h.startWorker({ concurrency: 1 });
+    expect((await h.waitForStatus(due.id, ['succeeded'])).result).toBe('due');
+    expect(await h.store.get(cancelled.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
+    await expect.poll(() => h!.store.claimDue(10, 1_000).then((r) => r.tasks.length)).toBe(0);
   });
 
   it('shares a queue between several workers; each task runs once', async () => {

@@ -20,6 +20,7 @@ function newTask(overrides: Partial<NewTask> = {}): NewTask {
     trace_id: 'trace-1',
     metadata: null,
     callback_url: null,
+    eta: null,
     ...overrides,
   };
 }
