@@ -52,7 +52,7 @@ export async function startWorkerHarness(env: Record<string, string> = {}): Prom
       workers.push(worker);
       return worker;
     },
-    submit: (request) => producer.submit(request, newTraceId()),
+    submit: async (request) => (await producer.submit(request, newTraceId())).record,
     waitForStatus(id, statuses, timeoutMs = 10_000) {
       return waitFor(
         async () => {

@@ -53,6 +53,10 @@ export class TaskAlreadyFinishedError extends AppError {
     super(`task already finished with status ${status}`);
   }
 }
+/** The Idempotency-Key was used before with a different request, or that request is still being accepted. */
+export class IdempotencyConflictError extends AppError {
+  readonly code = 'IDEMPOTENCY_CONFLICT';
+}
 export class UnauthorizedError extends AppError {
   readonly code = 'UNAUTHORIZED';
 }

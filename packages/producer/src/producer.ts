@@ -2,6 +2,7 @@ import type { Broker } from '@celerity/broker';
 import {
   createJobRegistry,
   createRouter,
+  IdempotencyConflictError,
   InvalidJobInputError,
   InvalidTaskError,
   newTaskId,
@@ -14,6 +15,8 @@ import {
   type TaskRecord,
 } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
+import { createHash } from 'node:crypto';
+import { stringify as stableStringify } from 'safe-stable-stringify';
 
 /** A submission after HTTP validation (wire names, snake_case). */
 export interface SubmitRequest {
@@ -41,6 +44,9 @@ export interface ProducerDeps {
 }
 
 export type Producer = ReturnType<typeof createProducer>;
+
+/** How long an Idempotency-Key is remembered (24 h, as Stripe and most APIs do). */
+export const IDEMPOTENCY_TTL_SECONDS = 86_400;
 
 /** countdown/eta → the time the task may start, or null for "now" (a time already past counts as now). */
 function startTime(request: SubmitRequest): Date | null {
@@ -125,9 +131,28 @@ export function createProducer(deps: ProducerDeps) {
   }
 
   return {
-    async submit(request: SubmitRequest, traceId: string): Promise<TaskRecord> {
-      const [record] = await accept([await prepare(request, traceId)]);
-      return record!;
+    /**
+     * With an idempotency key, the same key and the same request within IDEMPOTENCY_TTL return the
+     * original task (`replayed: true`); the same key with another request is a conflict.
+     */
+    async submit(request: SubmitRequest, traceId: string, idempotencyKey?: string): Promise<{ record: TaskRecord; replayed: boolean }> {
+      const task = await prepare(request, traceId);
+      if (idempotencyKey === undefined) return { record: (await accept([task]))[0]!, replayed: false };
+
+      const fingerprint = createHash('sha256').update(stableStringify(request) ?? '').digest('hex').slice(0, 32);
+      const earlier = await deps.store.reserveIdempotencyKey(idempotencyKey, fingerprint, task.id, IDEMPOTENCY_TTL_SECONDS);
+      if (earlier) {
+        if (earlier.fingerprint !== fingerprint) throw new IdempotencyConflictError('this Idempotency-Key was used with a different request');
+        const original = await deps.store.get(earlier.taskId);
+        if (!original) throw new IdempotencyConflictError('a request with this Idempotency-Key is still being accepted; retry shortly');
+        return { record: original, replayed: true };
+      }
+      try {
+        return { record: (await accept([task]))[0]!, replayed: false };
+      } catch (err) {
+        await deps.store.releaseIdempotencyKey(idempotencyKey).catch(() => undefined); // refused: the key may be used again
+        throw err;
+      }
     },
 
     /** All or nothing: every task is checked before any record is written. */

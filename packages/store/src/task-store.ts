@@ -212,6 +212,22 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
       if (ids.length > 0) await guard(redis.celerityReleaseDue(keys.scheduled, leaseUntilMs, ...ids));
     },
 
+    /**
+     * Reserves an Idempotency-Key for a new task: null when reserved now, else what it already
+     * stands for (the fingerprint of the first request and its task id).
+     */
+    async reserveIdempotencyKey(key: string, fingerprint: string, taskId: string, ttlSeconds: number): Promise<{ fingerprint: string; taskId: string } | null> {
+      const value = `${fingerprint} ${taskId}`;
+      const reply = await guard(redis.set(keys.idempotency(key), value, 'EX', ttlSeconds, 'NX', 'GET'));
+      if (reply === null) return null;
+      const [storedFingerprint = '', storedTaskId = ''] = reply.split(' ');
+      return { fingerprint: storedFingerprint, taskId: storedTaskId };
+    },
+
+    async releaseIdempotencyKey(key: string): Promise<void> {
+      await guard(redis.del(keys.idempotency(key)));
+    },
+
     /** A short lease so one dispatcher at a time moves due tasks (the others stand by). */
     async tryLock(key: string, owner: string, ttlMs: number): Promise<boolean> {
       if ((await guard(redis.set(key, owner, 'PX', ttlMs, 'NX'))) === 'OK') return true;

@@ -8,6 +8,7 @@ import {
   ListTasksQuery,
   ProblemSchema,
   SubmitBatchBody,
+  SubmitHeaders,
   SubmitTaskBody,
   TaskIdParams,
   TaskListSchema,
@@ -26,11 +27,13 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           summary: 'Submit a task',
           description: 'Writes the record, publishes to the queue with publisher confirms, and answers 202 once RabbitMQ has confirmed.',
           body: SubmitTaskBody,
-          response: { 202: TaskRecordSchema, ...problems(400, 401, 413, 422, 503) },
+          headers: SubmitHeaders,
+          response: { 202: TaskRecordSchema, ...problems(400, 401, 409, 413, 422, 503) },
         },
       },
       async (request, reply) => {
-        const record = await deps.producer.submit(request.body, String(request.id));
+        const { record, replayed } = await deps.producer.submit(request.body, String(request.id), request.headers['idempotency-key']);
+        if (replayed) reply.header('idempotent-replayed', 'true');
         return reply.code(202).header('location', `/tasks/${record.id}`).send(record);
       },
     );

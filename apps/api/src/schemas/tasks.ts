@@ -21,6 +21,15 @@ export const SubmitTaskBody = z
   .strict()
   .meta({ id: 'SubmitTask' });
 
+export const SubmitHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,200}$/, '1 to 200 printable ASCII characters')
+    .optional()
+    .describe('Same key + same body within 24 h returns the original task; same key + another body is a 409'),
+  'x-trace-id': z.string().max(128).optional().describe('Kept on the record and in every log line about the task'),
+});
+
 export const SubmitBatchBody = z
   .object({ tasks: z.array(SubmitTaskBody).min(1) })
   .strict()

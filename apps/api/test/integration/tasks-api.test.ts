@@ -120,6 +120,31 @@ describe('POST /tasks', () => {
     expect((await post(h, { task: 'demo.echo', eta: 'tomorrow' })).json()).toMatchObject({ status: 400, errors: [{ field: 'body.eta' }] });
   });
 
+  it('returns the original task for a repeated Idempotency-Key with the same body, and 409 for another body', async () => {
+    h = await startApiHarness();
+    const body = { task: 'demo.echo', input: { order: 42, lines: [1, 2] } };
+    const first = await post(h, body, { 'idempotency-key': 'order-42' });
+    expect(first.statusCode).toBe(202);
+    const again = await post(h, { input: { lines: [1, 2], order: 42 }, task: 'demo.echo' }, { 'idempotency-key': 'order-42' }); // same content, other key order
+    expect(again.statusCode).toBe(202);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().id).toBe(first.json().id);
+    expect(await h.broker.queueDepth('default')).toBe(1);
+
+    const other = await post(h, { task: 'demo.echo', input: { order: 43 } }, { 'idempotency-key': 'order-42' });
+    expect(other.statusCode).toBe(409);
+    expect(other.json()).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    expect((await post(h, body, { 'idempotency-key': 'order-43' })).json().id).not.toBe(first.json().id);
+    expect(await h.redis.ttl(`celerity:${h.ns}:idempotency:order-42`)).toBeGreaterThan(86_000);
+  });
+
+  it('frees an Idempotency-Key when the task was refused, so the retry is accepted', async () => {
+    h = await startApiHarness();
+    await h.broker.close();
+    expect((await post(h, { task: 'demo.echo' }, { 'idempotency-key': 'k1' })).statusCode).toBe(503);
+    expect(await h.redis.exists(`celerity:${h.ns}:idempotency:k1`)).toBe(0);
+  });
+
   it('answers 413 for a body over BODY_LIMIT', async () => {
     h = await startApiHarness({ BODY_LIMIT: '1024' });
     const res = await post(h, { task: 'demo.echo', input: 'x'.repeat(2048) });
