@@ -148,6 +148,23 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     await expect.poll(() => h!.store.claimDue(10, 1_000).then((r) => r.tasks.length)).toBe(0);
   });
 
+  it('on shutdown lets a short task finish, and requeues one that outlives the grace period so another worker runs it', async () => {
+    h = await startWorkerHarness({ WORKER_SHUTDOWN_GRACE: '0.5' });
+    const first = await h.startWorker({ concurrency: 2 });
+    const short = await h.submit({ task: 'demo.sleep', input: { ms: 200 } });
+    const long = await h.submit({ task: 'demo.sleep', input: { ms: 4_000 } });
+    await h.waitForStatus(short.id, ['running']);
+    await h.waitForStatus(long.id, ['running']);
+    await first.close();
+    expect(await h.store.get(short.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await h.store.get(long.id)).toMatchObject({ status: 'running', attempts: 1 });
+    expect(await h.broker.queueDepth('default')).toBe(1); // back in the queue, not lost
+
+    const second = await h.startWorker({ concurrency: 1 });
+    const done = await h.waitForStatus(long.id, ['succeeded'], 10_000);
+    expect(done).toMatchObject({ attempts: 2, worker: second.name });
+  });
+
   it('shares a queue between several workers; each task runs once', async () => {
     h = await startWorkerHarness();
     const a = await h.startWorker({ concurrency: 1 });
