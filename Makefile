@@ -9,7 +9,7 @@ node_modules/.installed: $(WORKSPACE_MANIFESTS)
 	npm install --no-audit --no-fund
 	@touch $@
 
-.PHONY: help install build run test test-unit test-int bench openapi lint services up down clean
+.PHONY: help install build run test test-unit test-int test-faults bench openapi lint services up down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ test-unit: install ## unit tests only (no services needed)
 
 test-int: install ## integration tests only
 	npm run test:int
+
+test-faults: install ## fault injection only (stops RabbitMQ's app, pauses Redis: run alone)
+	npm run test:faults
 
 bench: build ## benchmark the whole path (see docs/benchmarks.md); knobs: make bench ARGS="--n 5000"
 	npm run bench -- $(ARGS)

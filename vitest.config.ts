@@ -22,6 +22,16 @@ export default defineConfig({
           globalSetup: ['packages/testkit/dist/global-setup.js'],
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'faults',
+          include: ['{apps,packages}/*/test/faults/**/*.test.ts'],
+          globalSetup: ['packages/testkit/dist/global-setup.js'],
+          // these stop RabbitMQ and pause Redis for the whole machine: one file at a time, nothing else running
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });
