@@ -28,8 +28,8 @@ export default defineConfig({
           name: 'faults',
           include: ['{apps,packages}/*/test/faults/**/*.test.ts'],
           globalSetup: ['packages/testkit/dist/global-setup.js'],
-          // these stop RabbitMQ and pause Redis for the whole machine: one file at a time, nothing else running
-          fileParallelism: false,
+          // these stop RabbitMQ and pause Redis for the whole machine: package.json runs this project
+          // on its own, after the others, one file at a time (--no-file-parallelism)
         },
       },
     ],
