@@ -82,3 +82,24 @@ export async function countdown(input, ctx) {
   ctx.log.info({ steps }, 'countdown finished');
   return { steps };
 }
+
+/** Memory this module keeps between tasks: what `leak` piles up (until its thread is replaced). */
+const leaked = [];
+
+/**
+ * Keeps `mb` megabytes alive after it returns, like a job with a cache that never shrinks; shows
+ * WORKER_MAX_MEMORY_PER_CHILD replacing the execution threads.
+ * @param {{ mb?: number } | null} input
+ */
+export async function leak(input) {
+  const mb = input?.mb ?? 10;
+  leaked.push(Array.from({ length: mb * 1024 * 16 }, (_, i) => ({ i }))); // ~64 bytes per object on the V8 heap
+  const { threadId } = await import('node:worker_threads');
+  return { retained_chunks: leaked.length, thread_id: threadId };
+}
+
+/** Says which execution thread ran it: shows WORKER_MAX_TASKS_PER_CHILD replacing threads. */
+export async function whereAmI() {
+  const { threadId } = await import('node:worker_threads');
+  return { thread_id: threadId };
+}

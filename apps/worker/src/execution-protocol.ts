@@ -15,7 +15,11 @@ import type { TaskProgress } from '@celerity/core';
  * The result is gzip-encoded in the thread, off the worker's main thread. `lastProgress` travels with the result because progress events use another channel and may
  * arrive after it: the final report must not be lost.
  */
-export type ExecutionResult = ({ ok: true; resultGzip: Uint8Array } | { ok: false; error: ErrorPayload }) & { lastProgress?: TaskProgress };
+export type ExecutionResult = ({ ok: true; resultGzip: Uint8Array } | { ok: false; error: ErrorPayload }) & {
+  lastProgress?: TaskProgress;
+  /** the thread's V8 heap after the task, for WORKER_MAX_MEMORY_PER_CHILD */
+  heapUsedMb?: number;
+};
 
 export type AbortReason = 'cancelled' | 'soft_time_limit' | 'shutdown';
 

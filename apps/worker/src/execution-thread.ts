@@ -2,6 +2,7 @@
  * Runs inside a piscina worker thread. Jobs run here so that a job that never yields can still be
  * killed (the pool terminates the thread) while the worker's main thread stays responsive.
  */
+import { getHeapStatistics } from 'node:v8';
 import { BroadcastChannel, workerData } from 'node:worker_threads';
 import { pino, type LevelWithSilent } from 'pino';
 import { createJobRegistry, encodeResult, InvalidJobInputError, toErrorPayload, type JobContext, type Logger, type TaskProgress } from '@celerity/core';
@@ -31,6 +32,10 @@ channel.onmessage = (event) => {
 // A BroadcastChannel does not buffer for listeners that do not exist yet: tell the pool we are
 // listening, so it can repeat aborts sent while this thread was still loading.
 channel.postMessage({ type: 'ready' } satisfies ChannelMessage);
+
+function heapUsedMb(): number {
+  return Math.round(getHeapStatistics().used_heap_size / 1_048_576);
+}
 
 function abortError(reason: AbortReason): Error {
   const err = new Error(reason === 'soft_time_limit' ? 'soft time limit exceeded' : `task ${reason}`);
@@ -71,9 +76,9 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
     }
     controller.signal.throwIfAborted(); // aborted while the module loaded: do not start the job at all
     const result = await job.run(input, ctx);
-    return { ok: true, resultGzip: encodeResult(result), ...(lastProgress && { lastProgress }) };
+    return { ok: true, resultGzip: encodeResult(result), heapUsedMb: heapUsedMb(), ...(lastProgress && { lastProgress }) };
   } catch (err) {
-    return { ok: false, error: toErrorPayload(err), ...(lastProgress && { lastProgress }) };
+    return { ok: false, error: toErrorPayload(err), heapUsedMb: heapUsedMb(), ...(lastProgress && { lastProgress }) };
   } finally {
     running.delete(request.taskId);
   }

@@ -53,7 +53,14 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     redis.disconnect();
     throw err;
   });
-  const pool = createExecutionPool({ threads: concurrency, jobsRoot: config.jobsRoot, logLevel: config.LOG_LEVEL });
+  const pool = createExecutionPool({
+    threads: concurrency,
+    jobsRoot: config.jobsRoot,
+    logLevel: config.LOG_LEVEL,
+    maxTasksPerThread: config.WORKER_MAX_TASKS_PER_CHILD,
+    maxHeapMbPerThread: config.WORKER_MAX_MEMORY_PER_CHILD,
+    onRecycle: (reason) => log.info({ reason }, 'execution threads replaced'),
+  });
   await pool.ready();
   const progress = createProgressWriter(store, log);
   pool.onProgress((u) => progress.report(u.taskId, { percent: u.percent, message: u.message, data: u.data }));

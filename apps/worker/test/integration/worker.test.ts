@@ -165,6 +165,36 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     expect(done).toMatchObject({ attempts: 2, worker: second.name });
   });
 
+  it('replaces its execution threads after WORKER_MAX_TASKS_PER_CHILD tasks, transparently', async () => {
+    h = await startWorkerHarness({ WORKER_MAX_TASKS_PER_CHILD: '2' });
+    await h.startWorker({ concurrency: 1 });
+    const threads: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const t = await h.submit({ task: 'demo.whereAmI' });
+      threads.push(((await h.waitForStatus(t.id, ['succeeded'])).result as { thread_id: number }).thread_id);
+    }
+    expect(threads[0]).toBe(threads[1]);
+    expect(threads[2]).not.toBe(threads[1]);
+    expect(threads[2]).toBe(threads[3]);
+    expect(threads[4]).not.toBe(threads[3]);
+    expect(h.logLines.filter((l) => l.msg === 'execution threads replaced' && l.reason === 'tasks')).toHaveLength(2);
+  });
+
+  it('replaces a thread whose heap passes WORKER_MAX_MEMORY_PER_CHILD after a task (a leaking job)', async () => {
+    h = await startWorkerHarness({ WORKER_MAX_MEMORY_PER_CHILD: '40' });
+    await h.startWorker({ concurrency: 1 });
+    const retained: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const t = await h.submit({ task: 'demo.leak', input: { mb: 10 } });
+      retained.push(((await h.waitForStatus(t.id, ['succeeded'])).result as { retained_chunks: number }).retained_chunks);
+    }
+    // the leak grows while one thread runs the tasks, and starts over in the fresh thread
+    expect(retained[0]).toBe(1);
+    expect(Math.max(...retained)).toBeLessThan(6);
+    expect(retained.slice(1).some((n, i) => n < retained[i]!)).toBe(true);
+    expect(h.logLines.some((l) => l.msg === 'execution threads replaced' && l.reason === 'memory')).toBe(true);
+  });
+
   it('shares a queue between several workers; each task runs once', async () => {
     h = await startWorkerHarness();
     const a = await h.startWorker({ concurrency: 1 });
