@@ -3,3 +3,4 @@ export * from './config.js';
 export * from './namespace.js';
 export * from './services.js';
 export * from './wait.js';
+export * from './free-port.js';

@@ -1,20 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupNamespace, testAmqpUrl, testNamespace, testRedisUrl, waitFor } from '@celerity/testkit';
+import { cleanupNamespace, freePort, testAmqpUrl, testNamespace, testRedisUrl, waitFor } from '@celerity/testkit';
 
 const CLI = new URL('../../dist/main.js', import.meta.url).pathname;
 const ROOT = new URL('../../../../', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 interface Spawned {
   child: ChildProcess;

@@ -4,22 +4,12 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupNamespace, testAmqpUrl, testNamespace, testRedisUrl, waitFor } from '@celerity/testkit';
+import { cleanupNamespace, freePort, testAmqpUrl, testNamespace, testRedisUrl, waitFor } from '@celerity/testkit';
 
 const CLI = new URL('../../dist/main.js', import.meta.url).pathname;
 const ROOT = new URL('../../../../', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 let service: ChildProcess | undefined;
 let ns: string | undefined;
