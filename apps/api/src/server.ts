@@ -1,7 +1,7 @@
-import { connectBroker } from '@celerity/broker';
-import { connectOrExplain, createRouter, type Closable, type Config, type Logger } from '@celerity/core';
+import { connectBrokerFromConfig } from '@celerity/broker';
+import { createRouter, type Closable, type Config, type Logger } from '@celerity/core';
 import { createProducerFromConfig } from '@celerity/producer';
-import { createRedis, createTaskStore } from '@celerity/store';
+import { connectTaskStore } from '@celerity/store';
 import { buildApp } from './app.js';
 
 export interface RunningApi extends Closable {
@@ -11,19 +11,8 @@ export interface RunningApi extends Closable {
 /** The API process: Redis → RabbitMQ → app → listen. close() drains in reverse order. */
 export async function startApi(config: Readonly<Config>, log: Logger): Promise<RunningApi> {
   const router = createRouter(config.file.queues, config.file.routes);
-  const redis = createRedis({ url: config.REDIS_URL, log, failFast: true, name: 'celerity-api' });
-  await connectOrExplain('Redis', config.REDIS_URL, () => redis.connect());
-  const store = createTaskStore(redis, { namespace: config.NAMESPACE, resultTtlSeconds: config.RESULT_EXPIRES });
-  const broker = await connectOrExplain('RabbitMQ', config.RABBITMQ_URL, () =>
-    connectBroker({
-      url: config.RABBITMQ_URL,
-      namespace: config.NAMESPACE,
-      queues: router.queues,
-      log,
-      publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-      connectionName: 'celerity-api',
-    }),
-  ).catch(async (err: unknown) => {
+  const { redis, store } = await connectTaskStore(config, { log, failFast: true, name: 'celerity-api' });
+  const broker = await connectBrokerFromConfig(config, { queues: router.queues, log, connectionName: 'celerity-api' }).catch((err: unknown) => {
     redis.disconnect();
     throw err;
   });

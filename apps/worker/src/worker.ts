@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectBroker } from '@celerity/broker';
-import { connectOrExplain, createRouter, UnknownQueueError, type Closable, type Config, type Logger } from '@celerity/core';
-import { createRedis, createTaskStore } from '@celerity/store';
+import { connectBrokerFromConfig } from '@celerity/broker';
+import { createRouter, UnknownQueueError, type Closable, type Config, type Logger } from '@celerity/core';
+import { connectTaskStore } from '@celerity/store';
 import pLimit from 'p-limit';
 import { createExecutionPool } from './execution-pool.js';
 import { handleDelivery, type InflightRegistry } from './handle-delivery.js';
@@ -37,19 +37,8 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
   // unique even for several workers in one process (`celerity start`, tests)
   const workerName = `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
 
-  const redis = createRedis({ url: config.REDIS_URL, log, failFast: false, name: 'celerity-worker' });
-  await connectOrExplain('Redis', config.REDIS_URL, () => redis.connect());
-  const store = createTaskStore(redis, { namespace: config.NAMESPACE, resultTtlSeconds: config.RESULT_EXPIRES });
-  const broker = await connectOrExplain('RabbitMQ', config.RABBITMQ_URL, () =>
-    connectBroker({
-      url: config.RABBITMQ_URL,
-      namespace: config.NAMESPACE,
-      queues: router.queues,
-      log,
-      publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-      connectionName: `celerity-worker:${workerName}`,
-    }),
-  ).catch((err: unknown) => {
+  const { redis, store } = await connectTaskStore(config, { log, failFast: false, name: 'celerity-worker' });
+  const broker = await connectBrokerFromConfig(config, { queues: router.queues, log, connectionName: `celerity-worker:${workerName}` }).catch((err: unknown) => {
     redis.disconnect();
     throw err;
   });

@@ -1,5 +1,5 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type RecoveringChannelModel } from 'amqplib';
-import { BrokerUnavailableError, type Logger, type QueueDefinition } from '@celerity/core';
+import { BrokerUnavailableError, connectOrExplain, type Config, type Logger, type QueueDefinition } from '@celerity/core';
 import { physicalQueueName, queueDeclarations } from './topology.js';
 
 export interface BrokerOptions {
@@ -205,4 +205,14 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
       await connection.close().catch((err: unknown) => log.warn({ err }, 'rabbitmq close failed'));
     },
   };
+}
+
+/** The broker as the configuration describes it; an unreachable broker at start-up is one clear line. */
+export function connectBrokerFromConfig(
+  config: Pick<Config, 'RABBITMQ_URL' | 'NAMESPACE' | 'PUBLISH_TIMEOUT_MS'>,
+  options: { queues: readonly QueueDefinition[]; log: Logger; connectionName: string },
+): Promise<Broker> {
+  return connectOrExplain('RabbitMQ', config.RABBITMQ_URL, () =>
+    connectBroker({ url: config.RABBITMQ_URL, namespace: config.NAMESPACE, publishTimeoutMs: config.PUBLISH_TIMEOUT_MS, ...options }),
+  );
 }

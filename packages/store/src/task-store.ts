@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
 import {
   canTransition,
+  connectOrExplain,
+  type Config,
+  type Logger,
   decodeResult,
   StoreUnavailableError,
   TASK_STATUSES,
@@ -11,6 +14,7 @@ import {
   type TaskStatus,
 } from '@celerity/core';
 import { createKeys, type Keys } from './keys.js';
+import { createRedis } from './redis.js';
 import { CANCEL_SCRIPT, CLAIM_DUE_SCRIPT, FINISH_SCRIPT, PROGRESS_SCRIPT, RELEASE_DUE_SCRIPT, RETRY_SCRIPT, START_SCRIPT } from './scripts.js';
 
 export type StartResult =
@@ -367,4 +371,14 @@ function toRecord(f: Record<string, Buffer>): TaskRecord {
     finished_at: str('finished_at'),
     eta: str('eta'),
   };
+}
+
+/** Redis and the task store as the configuration describes them; an unreachable Redis at start-up is one clear line. */
+export async function connectTaskStore(
+  config: Pick<Config, 'REDIS_URL' | 'NAMESPACE' | 'RESULT_EXPIRES'>,
+  options: { log: Logger; failFast: boolean; name: string },
+): Promise<{ redis: Redis; store: TaskStore }> {
+  const redis = createRedis({ url: config.REDIS_URL, ...options });
+  await connectOrExplain('Redis', config.REDIS_URL, () => redis.connect());
+  return { redis, store: createTaskStore(redis, { namespace: config.NAMESPACE, resultTtlSeconds: config.RESULT_EXPIRES }) };
 }
