@@ -6,6 +6,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import { createApiKeyCheck } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { problem, sendProblem, toProblem } from './http-errors.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
 import { healthRoutes } from './routes/health.js';
 import { taskRoutes } from './routes/tasks.js';
 
@@ -49,6 +50,7 @@ export async function buildApp(deps: ApiDeps) {
       security: [{ apiKey: [] }, { bearer: [] }],
       tags: [
         { name: 'tasks', description: 'Submit, inspect and cancel tasks' },
+        { name: 'dead letters', description: 'Tasks that ended without success, and messages that were not tasks' },
         { name: 'ops', description: 'Health and readiness' },
       ],
     },
@@ -78,6 +80,7 @@ export async function buildApp(deps: ApiDeps) {
 
   await app.register(healthRoutes(deps, deps.isDraining ?? (() => false)));
   await app.register(taskRoutes(deps));
+  await app.register(deadLetterRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;

@@ -5,8 +5,11 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 /** AppError code → HTTP status. The only place that maps errors to HTTP. */
 const STATUS_BY_CODE: Record<string, number> = {
   MALFORMED_TASK_ID: 400,
+  MALFORMED_DEAD_LETTER_ID: 400,
   UNAUTHORIZED: 401,
   TASK_NOT_FOUND: 404,
+  DEAD_LETTER_NOT_FOUND: 404,
+  DEAD_LETTER_NOT_RETRYABLE: 409,
   TASK_ALREADY_FINISHED: 409,
   IDEMPOTENCY_CONFLICT: 409,
   BROKER_UNAVAILABLE: 503,

@@ -30,8 +30,14 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
   if (deps.isStopping()) return { kind: 'requeue' }; // waited for a slot while shutdown began: let another worker take it
   const parsed = parseMessage(delivery.body);
   if (!parsed) {
-    deps.log.error({ queue: delivery.queue, bytes: delivery.body.length }, 'malformed message rejected');
-    return { kind: 'reject' };
+    // kept as a dead letter before the ack; if Redis is down the handler throws and the message is requeued
+    const deadLetterId = await deps.store.deadLetterMessage(delivery.queue, delivery.body, {
+      type: 'MALFORMED_MESSAGE',
+      message: 'the message is not a task: expected JSON {id, task, trace_id}',
+      retryable: false,
+    });
+    deps.log.error({ queue: delivery.queue, bytes: delivery.body.length, dead_letter_id: deadLetterId }, 'malformed message dead-lettered');
+    return { kind: 'ack' };
   }
   const { id, task, trace_id } = parsed;
   const ids = { task_id: id, trace_id, job: task };
@@ -58,7 +64,7 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
       return { kind: 'ack' };
     }
     if (claim.kind === 'lost') {
-      deps.log.error({ ...ids, attempts: claim.attempts }, 'task failed: its workers kept dying while running it');
+      deps.log.error({ ...ids, attempts: claim.attempts }, 'task failed and dead-lettered: its workers kept dying while running it');
       return { kind: 'ack' };
     }
     if (claim.kind === 'skip') {
@@ -92,7 +98,12 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
     }
 
     if (stopReason === 'shutdown' && !result.ok) {
-      log.warn('task interrupted by shutdown; requeued to run elsewhere');
+      // hand the task back first, so the interrupted attempt does not count towards the poison limit
+      const released = await deps.store.release(id, deps.workerName).catch((err: unknown) => {
+        log.warn({ err }, 'could not hand the task back; its redelivery counts as an attempt');
+        return 'unavailable';
+      });
+      log.warn({ released }, 'task interrupted by shutdown; requeued to run elsewhere');
       return { kind: 'requeue' };
     }
     await deps.progress.settle(id, result.lastProgress);

@@ -66,3 +66,34 @@ export interface NewTask {
   /** not before this time (countdown/eta): the task waits as `scheduled`, holding no queue slot */
   eta: Date | null;
 }
+
+/** Why a message ended in the dead-letter queue. */
+export const DEAD_LETTER_REASONS = ['failed', 'timed_out', 'worker_lost', 'malformed'] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
+/**
+ * A task that ended without success (after its retries), or a message that could not be parsed.
+ * Carries a snapshot of the submission so it can be re-submitted after its record has expired.
+ */
+export interface DeadLetter {
+  /** the entry's id in the dead-letter stream, time-ordered (`<ms>-<seq>`) */
+  id: string;
+  reason: DeadLetterReason;
+  dead_lettered_at: string;
+  queue: string;
+  error: ErrorPayload | null;
+  /** null for a message that could not be parsed */
+  task_id: string | null;
+  task: string | null;
+  priority: number | null;
+  attempts: number | null;
+  trace_id: string | null;
+  input: unknown;
+  max_retries: number | null;
+  time_limit: number | null;
+  soft_time_limit: number | null;
+  metadata: Record<string, unknown> | null;
+  callback_url: string | null;
+  /** the raw message (UTF-8, at most 64 KiB) when it could not be parsed */
+  body: string | null;
+}

@@ -57,6 +57,17 @@ export class TaskAlreadyFinishedError extends AppError {
 export class IdempotencyConflictError extends AppError {
   readonly code = 'IDEMPOTENCY_CONFLICT';
 }
+export class MalformedDeadLetterIdError extends AppError {
+  readonly code = 'MALFORMED_DEAD_LETTER_ID';
+}
+export class DeadLetterNotFoundError extends AppError {
+  readonly code = 'DEAD_LETTER_NOT_FOUND';
+}
+/** A dead letter that holds no task (its message could not be parsed) cannot be re-submitted. */
+export class DeadLetterNotRetryableError extends AppError {
+  readonly code = 'DEAD_LETTER_NOT_RETRYABLE';
+}
+
 export class UnauthorizedError extends AppError {
   readonly code = 'UNAUTHORIZED';
 }

@@ -8,11 +8,14 @@ export function isFinished(status: TaskStatus): boolean {
   return FINISHED_STATUSES.includes(status);
 }
 
-/** The allowed edges of the status machine. `running → running` is a redelivery after a worker died. */
+/**
+ * The allowed edges of the status machine. `running → running` is a redelivery after a worker died;
+ * `running → pending` is a worker shutting down and handing the task back to its queue.
+ */
 const TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
   pending: ['running', 'scheduled', 'cancelled'],
   scheduled: ['pending', 'running', 'cancelled'],
-  running: ['running', 'scheduled', 'succeeded', 'failed', 'timed_out', 'cancelled'],
+  running: ['running', 'pending', 'scheduled', 'succeeded', 'failed', 'timed_out', 'cancelled'],
   succeeded: [],
   failed: [],
   timed_out: [],

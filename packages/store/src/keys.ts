@@ -13,6 +13,8 @@ export function createKeys(namespace: string | undefined) {
     schedulerLock: `${prefix}scheduler-lock`,
     /** idempotency key → task id and request fingerprint */
     idempotency: (key: string) => `${prefix}idempotency:${key}`,
+    /** stream: tasks that ended without success and messages that could not be parsed, oldest first */
+    deadLetters: `${prefix}dead-letters`,
     /** pub/sub: cancel requests for running tasks, read by every worker */
     control: `${prefix}control`,
   };

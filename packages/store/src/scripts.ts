@@ -8,12 +8,28 @@ local function allowed(status, list) return string.find(',' .. list .. ',', ',' 
 `;
 
 /**
- * KEYS: task. ARGV: worker, started_at, allowed-from list, redelivered ('1'|'0'), ttl seconds.
+ * Appends a task that ended without success to the dead-letter stream, in the same atomic step as
+ * its final status, with a snapshot of its submission: a re-submission must not depend on the
+ * record, which expires after RESULT_EXPIRES.
+ */
+const DEAD_LETTER = `
+local function dead_letter(task_key, stream, reason, error_json, at)
+  local f = redis.call('HMGET', task_key, 'id', 'task', 'queue', 'priority', 'attempts', 'trace_id', 'input',
+    'max_retries', 'time_limit', 'soft_time_limit', 'metadata', 'callback')
+  redis.call('XADD', stream, '*', 'reason', reason, 'task_id', f[1] or '', 'task', f[2] or '', 'queue', f[3] or '',
+    'priority', f[4] or '', 'attempts', f[5] or '', 'trace_id', f[6] or '', 'input', f[7] or '', 'max_retries', f[8] or '',
+    'time_limit', f[9] or '', 'soft_time_limit', f[10] or '', 'metadata', f[11] or '', 'callback', f[12] or '',
+    'error', error_json, 'at', at)
+end
+`;
+
+/**
+ * KEYS: task, dead letters. ARGV: worker, started_at, allowed-from list, redelivered ('1'|'0'), ttl seconds.
  * A redelivered `running` task means its worker died mid-run: it runs again, unless it has already
  * used all its attempts (max_retries + 1) — then it is a poison task that keeps killing workers, and
- * ends `failed` (WORKER_LOST) instead of crash-looping.
+ * ends `failed` (WORKER_LOST) and dead-lettered instead of crash-looping.
  */
-export const START_SCRIPT = `${IS_ALLOWED}
+export const START_SCRIPT = `${IS_ALLOWED}${DEAD_LETTER}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
 if status == 'running' and ARGV[4] ~= '1' then return {'skip', status} end
@@ -22,9 +38,10 @@ if status == 'running' then
   local used = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
   local max = tonumber(redis.call('HGET', KEYS[1], 'max_retries') or '0')
   if used >= max + 1 then
-    redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[2], 'error',
-      cjson.encode({type = 'WORKER_LOST', message = 'the worker running this task died ' .. used .. ' time(s); not retried further', retryable = false}))
+    local err = cjson.encode({type = 'WORKER_LOST', message = 'the worker running this task died ' .. used .. ' time(s); not retried further', retryable = false})
+    redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[2], 'error', err)
     redis.call('EXPIRE', KEYS[1], ARGV[5])
+    dead_letter(KEYS[1], KEYS[2], 'worker_lost', err, ARGV[2])
     return {'lost', tostring(used)}
   end
 end
@@ -34,8 +51,11 @@ local f = redis.call('HMGET', KEYS[1], 'input', 'time_limit', 'soft_time_limit',
 return {'started', tostring(attempts), f[1] or 'null', f[2] or '', f[3] or '', f[4] or '0'}
 `;
 
-/** KEYS: task. ARGV: status, finished_at, result (gzip bytes or ''), error JSON or '', ttl seconds, allowed-from list. */
-export const FINISH_SCRIPT = `${IS_ALLOWED}
+/**
+ * KEYS: task, dead letters. ARGV: status, finished_at, result (gzip bytes or ''), error JSON or '',
+ * ttl seconds, allowed-from list, dead-letter reason ('' = none).
+ */
+export const FINISH_SCRIPT = `${IS_ALLOWED}${DEAD_LETTER}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 if not allowed(status, ARGV[6]) then return status end
@@ -43,6 +63,7 @@ redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
+if ARGV[7] ~= '' then dead_letter(KEYS[1], KEYS[2], ARGV[7], ARGV[4], ARGV[2]) end
 return 'ok'
 `;
 
@@ -57,6 +78,21 @@ if status == 'running' then
   redis.call('PUBLISH', KEYS[2], cjson.encode({type = 'cancel', id = ARGV[1], terminate = ARGV[4] == '1'}))
 end
 return {'cancelled', status}
+`;
+
+/**
+ * KEYS: task. ARGV: worker, allowed-from list.
+ * A worker shutting down hands a running task back before requeueing its message: the task is
+ * pending again and the interrupted attempt is not counted, so a deploy never pushes a task towards
+ * the poison limit (WORKER_LOST). Only the worker that runs the task may hand it back.
+ */
+export const RELEASE_SCRIPT = `${IS_ALLOWED}
+local f = redis.call('HMGET', KEYS[1], 'status', 'worker')
+if not f[1] then return 'missing' end
+if f[1] ~= 'running' or f[2] ~= ARGV[1] or not allowed(f[1], ARGV[2]) then return f[1] end
+redis.call('HSET', KEYS[1], 'status', 'pending')
+redis.call('HINCRBY', KEYS[1], 'attempts', -1)
+return 'ok'
 `;
 
 /** KEYS: task. ARGV: progress JSON. Only a running task takes progress. */

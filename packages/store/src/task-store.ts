@@ -3,6 +3,8 @@ import {
   canTransition,
   connectOrExplain,
   type Config,
+  type DeadLetter,
+  type DeadLetterReason,
   type Logger,
   decodeResult,
   StoreUnavailableError,
@@ -15,7 +17,7 @@ import {
 } from '@celerity/core';
 import { createKeys, type Keys } from './keys.js';
 import { createRedis } from './redis.js';
-import { CANCEL_SCRIPT, CLAIM_DUE_SCRIPT, FINISH_SCRIPT, PROGRESS_SCRIPT, RELEASE_DUE_SCRIPT, RETRY_SCRIPT, START_SCRIPT } from './scripts.js';
+import { CANCEL_SCRIPT, CLAIM_DUE_SCRIPT, FINISH_SCRIPT, PROGRESS_SCRIPT, RELEASE_DUE_SCRIPT, RELEASE_SCRIPT, RETRY_SCRIPT, START_SCRIPT } from './scripts.js';
 
 export type StartResult =
   | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null }
@@ -55,6 +57,7 @@ function allowedFrom(to: TaskStatus): string {
 }
 const FROM = {
   running: allowedFrom('running'),
+  pending: allowedFrom('pending'),
   finished: allowedFrom('succeeded'),
   cancelled: allowedFrom('cancelled'),
   scheduled: allowedFrom('scheduled'),
@@ -69,6 +72,9 @@ export interface DueTask {
   trace_id: string;
 }
 
+/** The most of an unparseable message kept in its dead letter: enough to see what it was. */
+const DEAD_BODY_BYTES = 64 * 1024;
+
 /** How many index entries one list request examines at most, so a rare filter cannot scan everything. */
 const LIST_SCAN_BUDGET = 2_000;
 const LIST_PAGE = 200;
@@ -80,8 +86,9 @@ export interface TaskStoreOptions {
 }
 
 type Scripts = Redis & {
-  celerityStart(key: string, worker: string, startedAt: string, from: string, redelivered: string, ttl: number): Promise<string[]>;
-  celerityFinish(key: string, status: string, at: string, result: Buffer | string, error: string, ttl: number, from: string): Promise<string>;
+  celerityStart(key: string, deadLetters: string, worker: string, startedAt: string, from: string, redelivered: string, ttl: number): Promise<string[]>;
+  celerityFinish(key: string, deadLetters: string, status: string, at: string, result: Buffer | string, error: string, ttl: number, from: string, deadLetterReason: string): Promise<string>;
+  celerityRelease(key: string, worker: string, from: string): Promise<string>;
   celerityCancel(key: string, channel: string, id: string, at: string, ttl: number, terminate: string, from: string): Promise<string[]>;
   celerityProgress(key: string, progress: string): Promise<number>;
   celerityRetry(key: string, scheduled: string, eta: string, etaMs: number, error: string, from: string, id: string): Promise<string>;
@@ -158,7 +165,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
     },
 
     async start(id: string, worker: string, redelivered: boolean): Promise<StartResult> {
-      const reply = await guard(redis.celerityStart(keys.task(id), worker, new Date().toISOString(), FROM.running, redelivered ? '1' : '0', ttl));
+      const reply = await guard(redis.celerityStart(keys.task(id), keys.deadLetters, worker, new Date().toISOString(), FROM.running, redelivered ? '1' : '0', ttl));
       if (reply[0] === 'missing') return { kind: 'missing' };
       if (reply[0] === 'lost') return { kind: 'lost', attempts: Number(reply[1]) };
       if (reply[0] === 'skip') return { kind: 'skip', status: reply[1] as TaskStatus };
@@ -172,19 +179,65 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
       };
     },
 
-    /** Stores a terminal outcome unless the task was cancelled meanwhile; returns 'ok' or the status that won. */
+    /**
+     * Stores a terminal outcome unless the task was cancelled meanwhile; returns 'ok' or the status
+     * that won. A task that did not succeed is dead-lettered in the same step.
+     */
     async finish(id: string, outcome: FinalOutcome): Promise<'ok' | string> {
       return guard(
         redis.celerityFinish(
           keys.task(id),
+          keys.deadLetters,
           outcome.status,
           new Date().toISOString(),
           outcome.resultGzip ? Buffer.from(outcome.resultGzip.buffer, outcome.resultGzip.byteOffset, outcome.resultGzip.byteLength) : '',
           outcome.error ? JSON.stringify(outcome.error) : '',
           ttl,
           FROM.finished,
+          outcome.status === 'succeeded' ? '' : outcome.status,
         ),
       );
+    },
+
+    /** Hands a running task back (worker shutdown): pending again, the interrupted attempt not counted. */
+    async release(id: string, worker: string): Promise<'ok' | string> {
+      return guard(redis.celerityRelease(keys.task(id), worker, FROM.pending));
+    },
+
+    /** Keeps a message that is not a task (unparseable) where an operator can see it. */
+    async deadLetterMessage(queue: string, body: Buffer, error: ErrorPayload): Promise<string> {
+      const kept = body.subarray(0, DEAD_BODY_BYTES).toString('utf8');
+      const id = await guard(
+        redis.xadd(keys.deadLetters, '*', 'reason', 'malformed', 'queue', queue, 'body', kept, 'error', JSON.stringify(error), 'at', new Date().toISOString()),
+      );
+      return id!;
+    },
+
+    /** Dead letters, newest first; `cursor` is the last id of the previous page. */
+    async listDeadLetters(query: { limit: number; cursor?: string | undefined }): Promise<{ items: DeadLetter[]; next_cursor: string | null; total: number }> {
+      const upper = query.cursor ? `(${query.cursor}` : '+';
+      const [entries, total] = await Promise.all([
+        guard(redis.xrevrange(keys.deadLetters, upper, '-', 'COUNT', query.limit)),
+        guard(redis.xlen(keys.deadLetters)),
+      ]);
+      const items = entries.map(([id, fields]) => toDeadLetter(id, fields));
+      return { items, next_cursor: items.length === query.limit ? items.at(-1)!.id : null, total };
+    },
+
+    async getDeadLetter(id: string): Promise<DeadLetter | undefined> {
+      const [entry] = await guard(redis.xrange(keys.deadLetters, id, id));
+      return entry ? toDeadLetter(entry[0], entry[1]) : undefined;
+    },
+
+    /** true when it was there */
+    async deleteDeadLetter(id: string): Promise<boolean> {
+      return (await guard(redis.xdel(keys.deadLetters, id))) === 1;
+    },
+
+    /** Removes every dead letter; returns how many there were. */
+    async purgeDeadLetters(): Promise<number> {
+      const replies = await guard(redis.multi().xlen(keys.deadLetters).del(keys.deadLetters).exec());
+      return Number(replies?.[0]?.[1] ?? 0);
     },
 
     async cancel(id: string, terminate: boolean): Promise<CancelResult> {
@@ -318,8 +371,9 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
 function defineScripts(client: Redis): Scripts {
   const scripts = client as Scripts;
   if (typeof scripts.celerityStart !== 'function') {
-    client.defineCommand('celerityStart', { numberOfKeys: 1, lua: START_SCRIPT });
-    client.defineCommand('celerityFinish', { numberOfKeys: 1, lua: FINISH_SCRIPT });
+    client.defineCommand('celerityStart', { numberOfKeys: 2, lua: START_SCRIPT });
+    client.defineCommand('celerityFinish', { numberOfKeys: 2, lua: FINISH_SCRIPT });
+    client.defineCommand('celerityRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
     client.defineCommand('celerityCancel', { numberOfKeys: 2, lua: CANCEL_SCRIPT });
     client.defineCommand('celerityProgress', { numberOfKeys: 1, lua: PROGRESS_SCRIPT });
     client.defineCommand('celerityRetry', { numberOfKeys: 2, lua: RETRY_SCRIPT });
@@ -370,6 +424,34 @@ function toRecord(f: Record<string, Buffer>): TaskRecord {
     started_at: str('started_at'),
     finished_at: str('finished_at'),
     eta: str('eta'),
+  };
+}
+
+/** A dead-letter stream entry (flat field list) as served. */
+function toDeadLetter(id: string, flat: string[]): DeadLetter {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
+  const str = (name: string): string | null => (f.get(name) ? f.get(name)! : null);
+  const num = (name: string): number | null => (f.get(name) ? Number(f.get(name)) : null);
+  const json = <T>(name: string): T | null => (f.get(name) ? (JSON.parse(f.get(name)!) as T) : null);
+  return {
+    id,
+    reason: (str('reason') ?? 'failed') as DeadLetterReason,
+    dead_lettered_at: str('at') ?? new Date(Number(id.split('-')[0])).toISOString(),
+    queue: str('queue') ?? '',
+    error: json<ErrorPayload>('error'),
+    task_id: str('task_id'),
+    task: str('task'),
+    priority: num('priority'),
+    attempts: num('attempts'),
+    trace_id: str('trace_id'),
+    input: json('input'),
+    max_retries: num('max_retries'),
+    time_limit: num('time_limit'),
+    soft_time_limit: num('soft_time_limit'),
+    metadata: json('metadata'),
+    callback_url: json<{ url: string }>('callback')?.url ?? null,
+    body: str('body'),
   };
 }
 

@@ -64,7 +64,7 @@ describe('celerity CLI (spawned processes)', () => {
     expect(proc.output()).toContain('shutdown complete');
   });
 
-  it('runs a task again on another worker when its worker is killed mid-task; a task that keeps killing workers ends failed', async () => {
+  it('runs a task again on another worker when its worker is killed mid-task; a task that keeps killing workers ends failed and dead-lettered', async () => {
     ns = testNamespace();
     const port = await freePort();
     const env = { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1' };
@@ -103,6 +103,8 @@ describe('celerity CLI (spawned processes)', () => {
       return r.status === 'failed' ? r : undefined;
     }, { timeoutMs: 15_000, what: 'the poison task to fail' });
     expect(lost).toMatchObject({ attempts: 1, error: { type: 'WORKER_LOST' } });
+    const dead = (await (await fetch(`${base}/dead-letters`)).json()) as { items: { task_id: string; reason: string }[] };
+    expect(dead.items).toEqual([expect.objectContaining({ task_id: poison.id, reason: 'worker_lost' })]);
   });
 
   it('says in one line what to do when RabbitMQ is unreachable, and exits 1', async () => {

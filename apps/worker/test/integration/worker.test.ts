@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@celerity/testkit';
 import { startWorkerHarness, type WorkerHarness } from '../harness.js';
 
 let h: WorkerHarness | undefined;
@@ -32,6 +33,46 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     const finalRecord = await h.waitForStatus(final.id, ['failed']);
     expect(finalRecord.error).toEqual({ type: 'JOB_NON_RETRYABLE', message: 'bad report', retryable: false });
     expect(JSON.stringify(finalRecord)).not.toContain('    at ');
+  });
+
+  it('dead-letters a task that fails after its retries or times out, with a snapshot to re-submit it; never one that succeeds or is cancelled', async () => {
+    h = await startWorkerHarness({ TASK_RETRY_DELAY: '0.1', TASK_RETRY_DELAY_MAX: '0.2' });
+    await h.startWorker({ concurrency: 1 });
+    const exhausted = await h.submit({ task: 'demo.fail', input: { message: 'still broken' }, max_retries: 1, metadata: { team: 'billing' } });
+    const timedOut = await h.submit({ task: 'demo.busyLoop', input: { ms: 60_000 }, time_limit: 0.3 });
+    const fine = await h.submit({ task: 'demo.echo', input: 'ok' });
+    await h.waitForStatus(exhausted.id, ['failed']);
+    await h.waitForStatus(timedOut.id, ['timed_out']);
+    await h.waitForStatus(fine.id, ['succeeded']);
+
+    const { items, total } = await h.store.listDeadLetters({ limit: 10 });
+    expect(total).toBe(2);
+    const byTask = new Map(items.map((d) => [d.task_id, d]));
+    expect(byTask.get(exhausted.id)).toMatchObject({
+      reason: 'failed',
+      task: 'demo.fail',
+      queue: 'default',
+      attempts: 2,
+      input: { message: 'still broken' },
+      max_retries: 1,
+      metadata: { team: 'billing' },
+      error: { type: 'Error', message: 'still broken' },
+      trace_id: exhausted.trace_id,
+      body: null,
+    });
+    expect(byTask.get(timedOut.id)).toMatchObject({ reason: 'timed_out', time_limit: 0.3, error: { type: 'TIME_LIMIT_EXCEEDED' } });
+    expect(items[0]!.id > items[1]!.id).toBe(true); // newest first
+  });
+
+  it('dead-letters a message that is not a task, keeping its body, and goes on with the next one', async () => {
+    h = await startWorkerHarness();
+    await h.startWorker({ concurrency: 1 });
+    await h.broker.publish('default', Buffer.from('{"not":"a task"'), { priority: 5, messageId: 'garbage' });
+    const next = await h.submit({ task: 'demo.echo', input: 'after' });
+    await h.waitForStatus(next.id, ['succeeded']);
+    const dead = await waitForDeadLetters(h, 1);
+    expect(dead[0]).toMatchObject({ reason: 'malformed', queue: 'default', body: '{"not":"a task"', task_id: null, error: { type: 'MALFORMED_MESSAGE' } });
+    expect(await h.broker.queueDepth('default')).toBe(0);
   });
 
   it('stores progress reported by the job', async () => {
@@ -148,7 +189,7 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     await expect.poll(() => h!.store.claimDue(10, 1_000).then((r) => r.tasks.length)).toBe(0);
   });
 
-  it('on shutdown lets a short task finish, and requeues one that outlives the grace period so another worker runs it', async () => {
+  it('on shutdown lets a short task finish, and hands back one that outlives the grace period (attempt not counted) so another worker runs it', async () => {
     h = await startWorkerHarness({ WORKER_SHUTDOWN_GRACE: '0.5' });
     const first = await h.startWorker({ concurrency: 2 });
     const short = await h.submit({ task: 'demo.sleep', input: { ms: 200 } });
@@ -157,12 +198,12 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     await h.waitForStatus(long.id, ['running']);
     await first.close();
     expect(await h.store.get(short.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
-    expect(await h.store.get(long.id)).toMatchObject({ status: 'running', attempts: 1 });
+    expect(await h.store.get(long.id)).toMatchObject({ status: 'pending', attempts: 0 });
     expect(await h.broker.queueDepth('default')).toBe(1); // back in the queue, not lost
 
     const second = await h.startWorker({ concurrency: 1 });
     const done = await h.waitForStatus(long.id, ['succeeded'], 10_000);
-    expect(done).toMatchObject({ attempts: 2, worker: second.name });
+    expect(done).toMatchObject({ attempts: 1, worker: second.name });
   });
 
   it('replaces its execution threads after WORKER_MAX_TASKS_PER_CHILD tasks, transparently', async () => {
@@ -222,3 +263,13 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     await expect(h.startWorker({ queues: ['nope'] })).rejects.toMatchObject({ code: 'UNKNOWN_QUEUE' });
   });
 });
+
+function waitForDeadLetters(harness: WorkerHarness, count: number) {
+  return waitFor(
+    async () => {
+      const { items } = await harness.store.listDeadLetters({ limit: 100 });
+      return items.length >= count ? items : undefined;
+    },
+    { what: `${count} dead letter(s)` },
+  );
+}

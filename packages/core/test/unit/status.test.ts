@@ -22,10 +22,11 @@ describe('status machine', () => {
     expect(canTransition('running', 'running')).toBe(true);
   });
 
-  it('running can reach every finished status and go back to scheduled (retry), not to pending', () => {
+  it('running can reach every finished status and go back to scheduled (retry) or to pending (handed back at shutdown)', () => {
     for (const to of FINISHED_STATUSES) expect(canTransition('running', to)).toBe(true);
     expect(canTransition('running', 'scheduled')).toBe(true);
-    expect(canTransition('running', 'pending')).toBe(false);
+    expect(canTransition('running', 'pending')).toBe(true);
+    expect(canTransition('scheduled', 'succeeded')).toBe(false);
   });
 
   it('isFinished is true exactly for succeeded, failed, timed_out and cancelled', () => {
