@@ -19,7 +19,23 @@ export interface DeliveryDeps {
   /** defaults in seconds when the task has no limits of its own */
   limits: { timeLimit: number; softTimeLimit: number };
   retryPolicy: RetryPolicy;
+  /**
+   * RabbitMQ's consumer_timeout and the lease that replaces the unacked delivery for tasks that may
+   * outlive it (see needsLease), both in ms.
+   */
+  ackTimeouts: { consumerTimeoutMs: number; leaseMs: number };
   isStopping(): boolean;
+}
+
+/**
+ * RabbitMQ closes a channel whose delivery stays unacked past consumer_timeout, and with it every
+ * other delivery on that channel. A task whose hard limit reaches half of it (the rest is headroom
+ * for waiting in the prefetch buffer and for storing the outcome) is acked when it starts instead,
+ * and a lease in Redis, renewed while it runs, takes over the job of bringing it back if its worker
+ * dies.
+ */
+export function needsLease(hardSeconds: number, consumerTimeoutMs: number): boolean {
+  return hardSeconds * 1000 >= consumerTimeoutMs / 2;
 }
 
 /**
@@ -44,6 +60,7 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
 
   // Registered before the claim, so a cancel that lands right after it still finds the execution.
   const kill = new AbortController();
+  let lease: NodeJS.Timeout | undefined;
   let stopReason: 'cancelled' | 'terminated' | 'shutdown' | undefined;
   deps.inflight.set(id, {
     cancel(terminate) {
@@ -72,9 +89,11 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
       return { kind: 'ack' };
     }
     const log = deps.log.child({ ...ids, attempt: claim.attempt });
-    log.info({ queue: delivery.queue, redelivered: delivery.redelivered }, 'task started');
-
     const hardSeconds = claim.timeLimit ?? deps.limits.timeLimit;
+    const leased = needsLease(hardSeconds, deps.ackTimeouts.consumerTimeoutMs);
+    if (leased) lease = await holdLease(id, delivery, deps, log);
+    log.info({ queue: delivery.queue, redelivered: delivery.redelivered, leased }, 'task started');
+
     const softSeconds = Math.min(claim.softTimeLimit ?? deps.limits.softTimeLimit, hardSeconds);
     let softExpired = false;
     let hardExpired = false;
@@ -99,12 +118,12 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
 
     if (stopReason === 'shutdown' && !result.ok) {
       // hand the task back first, so the interrupted attempt does not count towards the poison limit
-      const released = await deps.store.release(id, deps.workerName).catch((err: unknown) => {
-        log.warn({ err }, 'could not hand the task back; its redelivery counts as an attempt');
+      const released = await deps.store.release(id, deps.workerName, { leased }).catch((err: unknown) => {
+        log.warn({ err }, leased ? 'could not hand the task back; it runs again when its lease runs out' : 'could not hand the task back; its redelivery counts as an attempt');
         return 'unavailable';
       });
       log.warn({ released }, 'task interrupted by shutdown; requeued to run elsewhere');
-      return { kind: 'requeue' };
+      return { kind: 'requeue' }; // ignored when acked at start: the release rescheduled it
     }
     await deps.progress.settle(id, result.lastProgress);
     const outcome = decideOutcome(result, { softExpired, hardExpired, hardSeconds, softSeconds });
@@ -127,7 +146,21 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
   } finally {
     deps.inflight.delete(id);
     deps.progress.forget(id);
+    if (lease) {
+      clearInterval(lease);
+      await deps.store.dropLease(id).catch(() => undefined); // a leftover lease of a finished task is dropped by the reaper
+    }
   }
+}
+
+/** Takes the lease, acks the delivery, and renews the lease every third of it until cleared. */
+async function holdLease(id: string, delivery: Delivery, deps: DeliveryDeps, log: Logger): Promise<NodeJS.Timeout> {
+  const { leaseMs } = deps.ackTimeouts;
+  await deps.store.holdLease(id, Date.now() + leaseMs);
+  if (!delivery.ackNow()) log.warn('channel lost before the early ack; the broker may deliver this task again');
+  return setInterval(() => {
+    deps.store.holdLease(id, Date.now() + leaseMs).catch((err: unknown) => log.warn({ err }, 'lease renewal failed; retrying'));
+  }, leaseMs / 3);
 }
 
 function parseMessage(body: Buffer): TaskMessage | undefined {

@@ -15,7 +15,8 @@ export interface ScheduledDispatcherOptions {
 }
 
 /**
- * Moves scheduled tasks (countdown/eta and retries) to their queues when due. They wait in a Redis
+ * Moves scheduled tasks (countdown/eta and retries) to their queues when due, after rescheduling the
+ * leased tasks whose worker died (see needsLease in handle-delivery). They wait in a Redis
  * sorted set, not in the broker or in worker memory, so waiting tasks hold no prefetch slot and
  * survive restarts of anything. One worker at a time does this, under a short lock; a task is
  * claimed with a lease and forgotten only once its publish is confirmed, so a dispatcher that dies
@@ -32,6 +33,9 @@ export function startScheduledDispatcher(options: ScheduledDispatcherOptions): {
   async function dispatchDue(): Promise<void> {
     if (!broker.isConnected()) return;
     if (!(await store.tryLock(store.keys.schedulerLock, owner, intervalMs * 8))) return;
+    const reaped = await store.reapExpiredLeases(batchSize);
+    if (reaped.rescheduled.length > 0) log.warn({ task_ids: reaped.rescheduled }, 'lease ran out (worker gone): tasks rescheduled');
+    if (reaped.lost.length > 0) log.error({ task_ids: reaped.lost }, 'lease ran out and no attempts left: tasks failed and dead-lettered');
     for (;;) {
       const { tasks, leaseUntilMs } = await store.claimDue(batchSize, leaseMs);
       if (tasks.length === 0) return;

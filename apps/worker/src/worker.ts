@@ -70,6 +70,7 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     workerName,
     limits: { timeLimit: config.TASK_TIME_LIMIT, softTimeLimit: config.TASK_SOFT_TIME_LIMIT },
     retryPolicy: { baseDelayMs: config.TASK_RETRY_DELAY * 1000, maxDelayMs: config.TASK_RETRY_DELAY_MAX * 1000 },
+    ackTimeouts: { consumerTimeoutMs: config.BROKER_CONSUMER_TIMEOUT * 1000, leaseMs: config.TASK_LEASE * 1000 },
     isStopping: () => stopping,
   };
   await broker.consume((delivery) => slots(() => handleDelivery(delivery, deps)), {

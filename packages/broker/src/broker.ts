@@ -26,6 +26,12 @@ export interface Delivery {
   body: Buffer;
   redelivered: boolean;
   priority: number;
+  /**
+   * Acks now, before the handler is done; its outcome is then ignored. For tasks that may outlive
+   * RabbitMQ's consumer_timeout, whose channel would otherwise be closed under them: the caller
+   * must protect the work some other way (a lease). False when the channel is gone.
+   */
+  ackNow(): boolean;
 }
 
 /** What the consumer decided; the broker carries it out on the delivery's own channel. */
@@ -76,6 +82,19 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
     await channel.prefetch(registration.options.prefetch);
     consumeChannel = channel;
     consumerTags = [];
+    // The broker can close this channel alone, the connection staying up (e.g. a delivery left unacked
+    // past consumer_timeout): its deliveries go back to the queue, and consuming starts again here.
+    channel.on('error', (err: Error) => log.warn({ err }, 'rabbitmq closed the consumer channel'));
+    channel.on('close', () => {
+      if (consumeChannel !== channel) return;
+      consumeChannel = undefined;
+      if (closing || consumer !== registration || currentModel !== model) return; // shutdown, or a reconnect restarts it
+      setTimeout(() => {
+        if (consumer === registration && currentModel === model && !consumeChannel) {
+          startConsuming(model, registration).catch((err: unknown) => log.error({ err }, 'could not restart consuming; waiting for a reconnect'));
+        }
+      }, 200);
+    });
     for (const queue of registration.options.queues) {
       const physical = physicalQueueName(namespace, queue);
       const { consumerTag } = await channel.consume(physical, (msg) => {
@@ -87,11 +106,23 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   }
 
   async function deliver(channel: Channel, handler: DeliveryHandler, msg: ConsumeMessage): Promise<void> {
+    let settled = false;
     const delivery: Delivery = {
       queue: logicalByPhysical.get(msg.fields.routingKey) ?? msg.fields.routingKey,
       body: msg.content,
       redelivered: msg.fields.redelivered,
       priority: msg.properties.priority ?? 0,
+      ackNow() {
+        if (settled) return true;
+        if (channel !== consumeChannel) return false;
+        try {
+          channel.ack(msg);
+          settled = true;
+          return true;
+        } catch {
+          return false;
+        }
+      },
     };
     let outcome: Outcome;
     try {
@@ -101,6 +132,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
       log.error({ err }, 'delivery handler threw; requeueing');
       outcome = { kind: 'requeue' };
     }
+    if (settled) return;
     if (channel !== consumeChannel) return; // the channel died: the broker redelivers the message itself
     try {
       if (outcome.kind === 'ack') channel.ack(msg);

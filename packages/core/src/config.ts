@@ -12,6 +12,8 @@ const csv = z
   .string()
   .transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
 const optionalCsv = z.preprocess((v) => (v === '' ? undefined : v), csv.optional());
+/** "true"/"false" (and 1/0, yes/no): z.coerce.boolean would read "false" as true. */
+const flag = z.stringbool().default(false);
 const optionalPositiveInt = z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().optional());
 
 /** Runs a cross-field check as soon as the fields it reads are valid, so one error lists every bad variable. */
@@ -42,7 +44,16 @@ export const EnvSchema = z
     WORKER_MAX_TASKS_PER_CHILD: optionalPositiveInt,
     WORKER_MAX_MEMORY_PER_CHILD: optionalPositiveInt,
     WORKER_SHUTDOWN_GRACE: seconds(25),
+    // RabbitMQ's consumer_timeout: a task whose hard limit does not fit well under it is acked at start and held by a lease
+    BROKER_CONSUMER_TIMEOUT: seconds(1_800),
+    // the lease of a task acked at start, renewed every third of it while it runs
+    TASK_LEASE: seconds(60),
     WEBHOOK_SECRET: z.string().min(1).optional(),
+    WEBHOOK_ALLOW_PRIVATE: flag,
+    WEBHOOK_TIMEOUT: seconds(10),
+    WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().positive().max(100).default(12),
+    WEBHOOK_RETRY_DELAY: seconds(30),
+    WEBHOOK_RETRY_DELAY_MAX: seconds(3_600),
     NAMESPACE: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _ only')
@@ -61,6 +72,11 @@ export const EnvSchema = z
     path: ['TASK_RETRY_DELAY'],
     message: 'must not exceed TASK_RETRY_DELAY_MAX',
     when: fieldsValid('TASK_RETRY_DELAY', 'TASK_RETRY_DELAY_MAX'),
+  })
+  .refine((env) => env.WEBHOOK_RETRY_DELAY <= env.WEBHOOK_RETRY_DELAY_MAX, {
+    path: ['WEBHOOK_RETRY_DELAY'],
+    message: 'must not exceed WEBHOOK_RETRY_DELAY_MAX',
+    when: fieldsValid('WEBHOOK_RETRY_DELAY', 'WEBHOOK_RETRY_DELAY_MAX'),
   })
   .refine((env) => isLoopback(env.HOST) || (env.API_KEYS?.length ?? 0) > 0, {
     path: ['API_KEYS'],

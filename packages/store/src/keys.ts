@@ -9,6 +9,8 @@ export function createKeys(namespace: string | undefined) {
     index: `${prefix}tasks`,
     /** sorted set: scheduled task ids (countdown/eta and retries) scored by due time in ms */
     scheduled: `${prefix}scheduled`,
+    /** sorted set: running tasks acked at start (see BROKER_CONSUMER_TIMEOUT), scored by lease end in ms */
+    leases: `${prefix}leases`,
     /** lock held by the one worker that moves due scheduled tasks to their queues */
     schedulerLock: `${prefix}scheduler-lock`,
     /** idempotency key → task id and request fingerprint */

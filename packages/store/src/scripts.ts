@@ -81,18 +81,56 @@ return {'cancelled', status}
 `;
 
 /**
- * KEYS: task. ARGV: worker, allowed-from list.
- * A worker shutting down hands a running task back before requeueing its message: the task is
- * pending again and the interrupted attempt is not counted, so a deploy never pushes a task towards
- * the poison limit (WORKER_LOST). Only the worker that runs the task may hand it back.
+ * KEYS: task, scheduled set. ARGV: worker, allowed-from list, reschedule ('1'|'0'), now ms, now ISO, id.
+ * A worker shutting down hands a running task back: the interrupted attempt is not counted, so a
+ * deploy never pushes a task towards the poison limit (WORKER_LOST). A task whose message is still
+ * unacked goes back to `pending` (the requeued message runs it); one acked at start (leased) is
+ * rescheduled for now, so the dispatcher publishes it again. Only the worker running it may do this.
  */
 export const RELEASE_SCRIPT = `${IS_ALLOWED}
 local f = redis.call('HMGET', KEYS[1], 'status', 'worker')
 if not f[1] then return 'missing' end
 if f[1] ~= 'running' or f[2] ~= ARGV[1] or not allowed(f[1], ARGV[2]) then return f[1] end
-redis.call('HSET', KEYS[1], 'status', 'pending')
 redis.call('HINCRBY', KEYS[1], 'attempts', -1)
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], 'status', 'scheduled', 'eta', ARGV[5])
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
+else
+  redis.call('HSET', KEYS[1], 'status', 'pending')
+end
 return 'ok'
+`;
+
+/**
+ * KEYS: leases, scheduled set, dead letters. ARGV: now ms, limit, task key prefix, now ISO, ttl seconds.
+ * Tasks acked at start (longer than RabbitMQ's consumer_timeout allows) are guarded by a lease their
+ * worker renews. A lease that ran out means the worker died: the task is rescheduled for now, or, if
+ * it has used all its attempts, it ends `failed` (WORKER_LOST) and is dead-lettered, as a redelivery
+ * would. Returns {rescheduled ids, lost ids}.
+ */
+export const REAP_LEASES_SCRIPT = `${DEAD_LETTER}
+local expired = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
+local rescheduled, lost = {}, {}
+for _, id in ipairs(expired) do
+  redis.call('ZREM', KEYS[1], id)
+  local key = ARGV[3] .. id
+  local f = redis.call('HMGET', key, 'status', 'attempts', 'max_retries')
+  if f[1] == 'running' then
+    local used = tonumber(f[2] or '0')
+    if used >= tonumber(f[3] or '0') + 1 then
+      local err = cjson.encode({type = 'WORKER_LOST', message = 'the worker running this task stopped renewing its lease ' .. used .. ' time(s); not retried further', retryable = false})
+      redis.call('HSET', key, 'status', 'failed', 'finished_at', ARGV[4], 'error', err)
+      redis.call('EXPIRE', key, ARGV[5])
+      dead_letter(key, KEYS[3], 'worker_lost', err, ARGV[4])
+      table.insert(lost, id)
+    else
+      redis.call('HSET', key, 'status', 'scheduled', 'eta', ARGV[4])
+      redis.call('ZADD', KEYS[2], ARGV[1], id)
+      table.insert(rescheduled, id)
+    end
+  end
+end
+return {rescheduled, lost}
 `;
 
 /** KEYS: task. ARGV: progress JSON. Only a running task takes progress. */

@@ -17,7 +17,17 @@ import {
 } from '@celerity/core';
 import { createKeys, type Keys } from './keys.js';
 import { createRedis } from './redis.js';
-import { CANCEL_SCRIPT, CLAIM_DUE_SCRIPT, FINISH_SCRIPT, PROGRESS_SCRIPT, RELEASE_DUE_SCRIPT, RELEASE_SCRIPT, RETRY_SCRIPT, START_SCRIPT } from './scripts.js';
+import {
+  CANCEL_SCRIPT,
+  CLAIM_DUE_SCRIPT,
+  FINISH_SCRIPT,
+  PROGRESS_SCRIPT,
+  REAP_LEASES_SCRIPT,
+  RELEASE_DUE_SCRIPT,
+  RELEASE_SCRIPT,
+  RETRY_SCRIPT,
+  START_SCRIPT,
+} from './scripts.js';
 
 export type StartResult =
   | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null }
@@ -88,7 +98,8 @@ export interface TaskStoreOptions {
 type Scripts = Redis & {
   celerityStart(key: string, deadLetters: string, worker: string, startedAt: string, from: string, redelivered: string, ttl: number): Promise<string[]>;
   celerityFinish(key: string, deadLetters: string, status: string, at: string, result: Buffer | string, error: string, ttl: number, from: string, deadLetterReason: string): Promise<string>;
-  celerityRelease(key: string, worker: string, from: string): Promise<string>;
+  celerityRelease(key: string, scheduled: string, worker: string, from: string, reschedule: string, nowMs: number, nowIso: string, id: string): Promise<string>;
+  celerityReapLeases(leases: string, scheduled: string, deadLetters: string, nowMs: number, limit: number, taskPrefix: string, nowIso: string, ttl: number): Promise<[string[], string[]]>;
   celerityCancel(key: string, channel: string, id: string, at: string, ttl: number, terminate: string, from: string): Promise<string[]>;
   celerityProgress(key: string, progress: string): Promise<number>;
   celerityRetry(key: string, scheduled: string, eta: string, etaMs: number, error: string, from: string, id: string): Promise<string>;
@@ -199,9 +210,32 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
       );
     },
 
-    /** Hands a running task back (worker shutdown): pending again, the interrupted attempt not counted. */
-    async release(id: string, worker: string): Promise<'ok' | string> {
-      return guard(redis.celerityRelease(keys.task(id), worker, FROM.pending));
+    /**
+     * Hands a running task back (worker shutdown), the interrupted attempt not counted: `pending` when
+     * its message goes back to the queue, or rescheduled for now when it was acked at start (leased).
+     */
+    async release(id: string, worker: string, options: { leased: boolean }): Promise<'ok' | string> {
+      const now = new Date();
+      return guard(
+        redis.celerityRelease(keys.task(id), keys.scheduled, worker, options.leased ? FROM.scheduled : FROM.pending, options.leased ? '1' : '0', now.getTime(), now.toISOString(), id),
+      );
+    },
+
+    /** Guards a running task that was acked at start, until `untilMs`; renew before it runs out. */
+    async holdLease(id: string, untilMs: number): Promise<void> {
+      await guard(redis.zadd(keys.leases, untilMs, id));
+    },
+
+    async dropLease(id: string): Promise<void> {
+      await guard(redis.zrem(keys.leases, id));
+    },
+
+    /** Reschedules (or, out of attempts, fails) running tasks whose lease ran out: their worker died. */
+    async reapExpiredLeases(limit: number, now = new Date()): Promise<{ rescheduled: string[]; lost: string[] }> {
+      const [rescheduled, lost] = await guard(
+        redis.celerityReapLeases(keys.leases, keys.scheduled, keys.deadLetters, now.getTime(), limit, keys.task(''), now.toISOString(), ttl),
+      );
+      return { rescheduled, lost };
     },
 
     /** Keeps a message that is not a task (unparseable) where an operator can see it. */
@@ -373,7 +407,8 @@ function defineScripts(client: Redis): Scripts {
   if (typeof scripts.celerityStart !== 'function') {
     client.defineCommand('celerityStart', { numberOfKeys: 2, lua: START_SCRIPT });
     client.defineCommand('celerityFinish', { numberOfKeys: 2, lua: FINISH_SCRIPT });
-    client.defineCommand('celerityRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+    client.defineCommand('celerityRelease', { numberOfKeys: 2, lua: RELEASE_SCRIPT });
+    client.defineCommand('celerityReapLeases', { numberOfKeys: 3, lua: REAP_LEASES_SCRIPT });
     client.defineCommand('celerityCancel', { numberOfKeys: 2, lua: CANCEL_SCRIPT });
     client.defineCommand('celerityProgress', { numberOfKeys: 1, lua: PROGRESS_SCRIPT });
     client.defineCommand('celerityRetry', { numberOfKeys: 2, lua: RETRY_SCRIPT });

@@ -107,6 +107,37 @@ describe('celerity CLI (spawned processes)', () => {
     expect(dead.items).toEqual([expect.objectContaining({ task_id: poison.id, reason: 'worker_lost' })]);
   });
 
+  it('runs a task acked at start (longer than consumer_timeout allows) again when its worker is killed and its lease runs out', async () => {
+    ns = testNamespace();
+    const port = await freePort();
+    // a 2 s consumer timeout makes a 5 s time limit "long": acked at start, guarded by a 1 s lease
+    const env = { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1', BROKER_CONSUMER_TIMEOUT: '2', TASK_LEASE: '1' };
+    const api = celerity(['api'], env);
+    const first = celerity(['worker'], env);
+    running.push(api, first);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(() => fetch(`${base}/health`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 15_000, what: 'the API' });
+    await waitFor(() => (first.output().includes('worker started') ? true : undefined), { what: 'the first worker' });
+
+    const res = await fetch(`${base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'demo.sleep', input: { ms: 1_500 }, time_limit: 5 }) });
+    const { id } = (await res.json()) as { id: string };
+    const record = async () => (await (await fetch(`${base}/tasks/${id}`)).json()) as { status: string; attempts: number; worker: string };
+    const firstRun = await waitFor(async () => ((await record()).status === 'running' ? record() : undefined), { what: 'the task to run' });
+    await waitFor(() => (first.output().includes('"leased":true') ? true : undefined), { what: 'the early ack' });
+
+    first.child.kill('SIGKILL'); // its message is already acked: only the lease can bring the task back
+    await once(first.child, 'exit');
+    const second = celerity(['worker'], env);
+    running.push(second);
+    const done = await waitFor(async () => {
+      const r = await record();
+      return r.status === 'succeeded' ? r : undefined;
+    }, { timeoutMs: 15_000, what: 'the leased task to run again and succeed' });
+    expect(done.attempts).toBe(2);
+    expect(done.worker).not.toBe(firstRun.worker);
+    expect(second.output()).toContain('lease ran out (worker gone): tasks rescheduled');
+  });
+
   it('says in one line what to do when RabbitMQ is unreachable, and exits 1', async () => {
     const port = await freePort();
     const closed = await freePort();
