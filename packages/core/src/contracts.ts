@@ -97,3 +97,14 @@ export interface DeadLetter {
   /** the raw message (UTF-8, at most 64 KiB) when it could not be parsed */
   body: string | null;
 }
+
+/** A status or progress change of one task, as watchers (SSE, WebSocket) receive it. */
+export type TaskEvent =
+  | { type: 'status'; status: TaskStatus; at: string; attempts: number; error?: ErrorPayload; eta?: string }
+  | { type: 'progress'; at: string; percent: number; message: string | null; data: unknown };
+
+/** A task event with its id in the task's event stream (`<ms>-<seq>`, increasing): the SSE id. */
+export interface TaskEventEntry {
+  id: string;
+  event: TaskEvent;
+}

@@ -1,3 +1,4 @@
 export * from './keys.js';
 export * from './redis.js';
 export * from './task-store.js';
+export * from './task-events.js';

@@ -5,6 +5,10 @@ export function createKeys(namespace: string | undefined) {
     prefix,
     /** hash: the task record */
     task: (id: string) => `${prefix}task:${id}`,
+    /** stream and pub/sub channel of one task's status and progress events (scripts.ts EVENTS derives it) */
+    events: (id: string) => `${prefix}task:${id}:events`,
+    /** sorted set: tasks whose callback is due, scored by the next attempt's time in ms (scripts.ts EVENTS derives it) */
+    callbacks: `${prefix}callbacks`,
     /** sorted set, all scores 0, members are UUIDv7 ids: lexical order = creation order */
     index: `${prefix}tasks`,
     /** sorted set: scheduled task ids (countdown/eta and retries) scored by due time in ms */

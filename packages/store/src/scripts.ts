@@ -8,6 +8,42 @@ local function allowed(status, list) return string.find(',' .. list .. ',', ',' 
 `;
 
 /**
+ * Events of one task, for SSE and WebSocket watchers: each goes to a capped stream (so a watcher can
+ * resume after the last event it saw) and to a pub/sub channel (live, to any API replica), both
+ * named `<task key>:events` (keys.ts `events`). A final status also expires the stream with the
+ * record and, when the task has a callback_url, queues its delivery in `<prefix>callbacks` (keys.ts
+ * `callbacks`), in the same atomic step: a finished task cannot miss its webhook.
+ */
+const EVENTS = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function emit(task_key, payload)
+  local stream = task_key .. ':events'
+  local event_id = redis.call('XADD', stream, 'MAXLEN', '~', '1000', '*', 'e', payload)
+  redis.call('PUBLISH', stream, event_id .. ' ' .. payload)
+end
+local function emit_status(task_key, status, at)
+  local f = redis.call('HMGET', task_key, 'attempts', 'error', 'eta')
+  local event = {type = 'status', status = status, at = at, attempts = tonumber(f[1] or '0')}
+  if (status == 'failed' or status == 'timed_out' or status == 'scheduled') and f[2] and f[2] ~= '' then event.error = cjson.decode(f[2]) end
+  if status == 'scheduled' and f[3] and f[3] ~= '' then event.eta = f[3] end
+  emit(task_key, cjson.encode(event))
+end
+local function finalize(task_key, status, at, ttl)
+  redis.call('EXPIRE', task_key, ttl)
+  emit_status(task_key, status, at)
+  redis.call('EXPIRE', task_key .. ':events', ttl)
+  local f = redis.call('HMGET', task_key, 'id', 'callback')
+  if f[2] and f[2] ~= '' then
+    local prefix = string.sub(task_key, 1, #task_key - #('task:' .. f[1]))
+    redis.call('ZADD', prefix .. 'callbacks', now_ms(), f[1])
+  end
+end
+`;
+
+/**
  * Appends a task that ended without success to the dead-letter stream, in the same atomic step as
  * its final status, with a snapshot of its submission: a re-submission must not depend on the
  * record, which expires after RESULT_EXPIRES.
@@ -29,7 +65,7 @@ end
  * used all its attempts (max_retries + 1) — then it is a poison task that keeps killing workers, and
  * ends `failed` (WORKER_LOST) and dead-lettered instead of crash-looping.
  */
-export const START_SCRIPT = `${IS_ALLOWED}${DEAD_LETTER}
+export const START_SCRIPT = `${IS_ALLOWED}${EVENTS}${DEAD_LETTER}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
 if status == 'running' and ARGV[4] ~= '1' then return {'skip', status} end
@@ -40,13 +76,14 @@ if status == 'running' then
   if used >= max + 1 then
     local err = cjson.encode({type = 'WORKER_LOST', message = 'the worker running this task died ' .. used .. ' time(s); not retried further', retryable = false})
     redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[2], 'error', err)
-    redis.call('EXPIRE', KEYS[1], ARGV[5])
+    finalize(KEYS[1], 'failed', ARGV[2], ARGV[5])
     dead_letter(KEYS[1], KEYS[2], 'worker_lost', err, ARGV[2])
     return {'lost', tostring(used)}
   end
 end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[1], 'started_at', ARGV[2])
+emit_status(KEYS[1], 'running', ARGV[2])
 local f = redis.call('HMGET', KEYS[1], 'input', 'time_limit', 'soft_time_limit', 'max_retries')
 return {'started', tostring(attempts), f[1] or 'null', f[2] or '', f[3] or '', f[4] or '0'}
 `;
@@ -55,25 +92,25 @@ return {'started', tostring(attempts), f[1] or 'null', f[2] or '', f[3] or '', f
  * KEYS: task, dead letters. ARGV: status, finished_at, result (gzip bytes or ''), error JSON or '',
  * ttl seconds, allowed-from list, dead-letter reason ('' = none).
  */
-export const FINISH_SCRIPT = `${IS_ALLOWED}${DEAD_LETTER}
+export const FINISH_SCRIPT = `${IS_ALLOWED}${EVENTS}${DEAD_LETTER}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 if not allowed(status, ARGV[6]) then return status end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
-redis.call('EXPIRE', KEYS[1], ARGV[5])
+finalize(KEYS[1], ARGV[1], ARGV[2], ARGV[5])
 if ARGV[7] ~= '' then dead_letter(KEYS[1], KEYS[2], ARGV[7], ARGV[4], ARGV[2]) end
 return 'ok'
 `;
 
 /** KEYS: task, control channel. ARGV: id, finished_at, ttl seconds, terminate ('1'|'0'), allowed-from list. */
-export const CANCEL_SCRIPT = `${IS_ALLOWED}
+export const CANCEL_SCRIPT = `${IS_ALLOWED}${EVENTS}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
 if not allowed(status, ARGV[5]) then return {'finished', status} end
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finished_at', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+finalize(KEYS[1], 'cancelled', ARGV[2], ARGV[3])
 if status == 'running' then
   redis.call('PUBLISH', KEYS[2], cjson.encode({type = 'cancel', id = ARGV[1], terminate = ARGV[4] == '1'}))
 end
@@ -87,7 +124,7 @@ return {'cancelled', status}
  * unacked goes back to `pending` (the requeued message runs it); one acked at start (leased) is
  * rescheduled for now, so the dispatcher publishes it again. Only the worker running it may do this.
  */
-export const RELEASE_SCRIPT = `${IS_ALLOWED}
+export const RELEASE_SCRIPT = `${IS_ALLOWED}${EVENTS}
 local f = redis.call('HMGET', KEYS[1], 'status', 'worker')
 if not f[1] then return 'missing' end
 if f[1] ~= 'running' or f[2] ~= ARGV[1] or not allowed(f[1], ARGV[2]) then return f[1] end
@@ -95,8 +132,10 @@ redis.call('HINCRBY', KEYS[1], 'attempts', -1)
 if ARGV[3] == '1' then
   redis.call('HSET', KEYS[1], 'status', 'scheduled', 'eta', ARGV[5])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
+  emit_status(KEYS[1], 'scheduled', ARGV[5])
 else
   redis.call('HSET', KEYS[1], 'status', 'pending')
+  emit_status(KEYS[1], 'pending', ARGV[5])
 end
 return 'ok'
 `;
@@ -108,7 +147,7 @@ return 'ok'
  * it has used all its attempts, it ends `failed` (WORKER_LOST) and is dead-lettered, as a redelivery
  * would. Returns {rescheduled ids, lost ids}.
  */
-export const REAP_LEASES_SCRIPT = `${DEAD_LETTER}
+export const REAP_LEASES_SCRIPT = `${EVENTS}${DEAD_LETTER}
 local expired = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
 local rescheduled, lost = {}, {}
 for _, id in ipairs(expired) do
@@ -120,12 +159,13 @@ for _, id in ipairs(expired) do
     if used >= tonumber(f[3] or '0') + 1 then
       local err = cjson.encode({type = 'WORKER_LOST', message = 'the worker running this task stopped renewing its lease ' .. used .. ' time(s); not retried further', retryable = false})
       redis.call('HSET', key, 'status', 'failed', 'finished_at', ARGV[4], 'error', err)
-      redis.call('EXPIRE', key, ARGV[5])
+      finalize(key, 'failed', ARGV[4], ARGV[5])
       dead_letter(key, KEYS[3], 'worker_lost', err, ARGV[4])
       table.insert(lost, id)
     else
       redis.call('HSET', key, 'status', 'scheduled', 'eta', ARGV[4])
       redis.call('ZADD', KEYS[2], ARGV[1], id)
+      emit_status(key, 'scheduled', ARGV[4])
       table.insert(rescheduled, id)
     end
   end
@@ -133,40 +173,45 @@ end
 return {rescheduled, lost}
 `;
 
-/** KEYS: task. ARGV: progress JSON. Only a running task takes progress. */
-export const PROGRESS_SCRIPT = `
+/** KEYS: task. ARGV: progress JSON (an object), now ISO. Only a running task takes progress. */
+export const PROGRESS_SCRIPT = `${EVENTS}
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
 redis.call('HSET', KEYS[1], 'progress', ARGV[1])
+emit(KEYS[1], '{"type":"progress","at":"' .. ARGV[2] .. '",' .. string.sub(ARGV[1], 2))
 return 1
 `;
 
 /**
- * KEYS: task, scheduled set. ARGV: eta ISO, eta ms, error JSON, allowed-from list, task id.
+ * KEYS: task, scheduled set. ARGV: eta ISO, eta ms, error JSON, allowed-from list, task id, now ISO.
  * A failed attempt that will be retried: `scheduled` until its eta, the last error kept.
  */
-export const RETRY_SCRIPT = `${IS_ALLOWED}
+export const RETRY_SCRIPT = `${IS_ALLOWED}${EVENTS}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 if not allowed(status, ARGV[4]) then return status end
 redis.call('HSET', KEYS[1], 'status', 'scheduled', 'eta', ARGV[1], 'error', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5])
+emit_status(KEYS[1], 'scheduled', ARGV[6])
 return 'ok'
 `;
 
 /**
- * KEYS: scheduled set. ARGV: now ms, lease-until ms, limit, task key prefix.
+ * KEYS: scheduled set. ARGV: now ms, lease-until ms, limit, task key prefix, now ISO.
  * Claims due tasks for publishing: their score moves to the lease end, so a dispatcher that dies
  * before publishing lets another one pick them up after the lease. A task that is no longer
  * scheduled (cancelled, expired) is dropped from the set. Returns id, queue, priority, task, trace_id per task.
  */
-export const CLAIM_DUE_SCRIPT = `
+export const CLAIM_DUE_SCRIPT = `${EVENTS}
 local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(due) do
   local f = redis.call('HMGET', ARGV[4] .. id, 'status', 'queue', 'priority', 'task', 'trace_id')
   if f[1] == 'scheduled' or f[1] == 'pending' then
     redis.call('ZADD', KEYS[1], ARGV[2], id)
-    if f[1] == 'scheduled' then redis.call('HSET', ARGV[4] .. id, 'status', 'pending') end
+    if f[1] == 'scheduled' then
+      redis.call('HSET', ARGV[4] .. id, 'status', 'pending')
+      emit_status(ARGV[4] .. id, 'pending', ARGV[5])
+    end
     table.insert(out, id); table.insert(out, f[2]); table.insert(out, f[3]); table.insert(out, f[4]); table.insert(out, f[5])
   else
     redis.call('ZREM', KEYS[1], id)

@@ -7,7 +7,6 @@ import {
   type DeadLetterReason,
   type Logger,
   decodeResult,
-  StoreUnavailableError,
   TASK_STATUSES,
   type ErrorPayload,
   type NewTask,
@@ -16,7 +15,9 @@ import {
   type TaskStatus,
 } from '@celerity/core';
 import { createKeys, type Keys } from './keys.js';
+import { guard } from './guard.js';
 import { createRedis } from './redis.js';
+import { createTaskEvents } from './task-events.js';
 import {
   CANCEL_SCRIPT,
   CLAIM_DUE_SCRIPT,
@@ -101,9 +102,9 @@ type Scripts = Redis & {
   celerityRelease(key: string, scheduled: string, worker: string, from: string, reschedule: string, nowMs: number, nowIso: string, id: string): Promise<string>;
   celerityReapLeases(leases: string, scheduled: string, deadLetters: string, nowMs: number, limit: number, taskPrefix: string, nowIso: string, ttl: number): Promise<[string[], string[]]>;
   celerityCancel(key: string, channel: string, id: string, at: string, ttl: number, terminate: string, from: string): Promise<string[]>;
-  celerityProgress(key: string, progress: string): Promise<number>;
-  celerityRetry(key: string, scheduled: string, eta: string, etaMs: number, error: string, from: string, id: string): Promise<string>;
-  celerityClaimDue(scheduled: string, nowMs: number, leaseUntilMs: number, limit: number, taskPrefix: string): Promise<string[]>;
+  celerityProgress(key: string, progress: string, at: string): Promise<number>;
+  celerityRetry(key: string, scheduled: string, eta: string, etaMs: number, error: string, from: string, id: string, at: string): Promise<string>;
+  celerityClaimDue(scheduled: string, nowMs: number, leaseUntilMs: number, limit: number, taskPrefix: string, at: string): Promise<string[]>;
   celerityReleaseDue(scheduled: string, leaseUntilMs: number, ...ids: string[]): Promise<number>;
 };
 
@@ -117,6 +118,8 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
 
   return {
     keys,
+    /** status and progress events of tasks, for watchers */
+    events: createTaskEvents(client, keys),
 
     /** Writes new records in one transaction (single or batch); the index makes them listable. */
     async createRecords(tasks: readonly NewTask[], createdAt = new Date()): Promise<TaskRecord[]> {
@@ -284,13 +287,13 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
 
     /** A failed attempt that will run again at `eta`: the task is `scheduled` meanwhile. Returns 'ok' or the status that won. */
     async retry(id: string, eta: Date, error: ErrorPayload): Promise<'ok' | string> {
-      return guard(redis.celerityRetry(keys.task(id), keys.scheduled, eta.toISOString(), eta.getTime(), JSON.stringify(error), FROM.scheduled, id));
+      return guard(redis.celerityRetry(keys.task(id), keys.scheduled, eta.toISOString(), eta.getTime(), JSON.stringify(error), FROM.scheduled, id, new Date().toISOString()));
     },
 
     /** Claims up to `limit` scheduled tasks that are due, for `leaseMs` (see CLAIM_DUE_SCRIPT). */
     async claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<{ tasks: DueTask[]; leaseUntilMs: number }> {
       const leaseUntilMs = now + leaseMs;
-      const flat = await guard(redis.celerityClaimDue(keys.scheduled, now, leaseUntilMs, limit, keys.task('')));
+      const flat = await guard(redis.celerityClaimDue(keys.scheduled, now, leaseUntilMs, limit, keys.task(''), new Date(now).toISOString()));
       const tasks: DueTask[] = [];
       for (let i = 0; i + 4 < flat.length; i += 5) {
         tasks.push({ id: flat[i]!, queue: flat[i + 1]!, priority: Number(flat[i + 2]), task: flat[i + 3]!, trace_id: flat[i + 4]! });
@@ -328,7 +331,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
     },
 
     async setProgress(id: string, progress: TaskProgress): Promise<boolean> {
-      return (await guard(redis.celerityProgress(keys.task(id), JSON.stringify(progress)))) === 1;
+      return (await guard(redis.celerityProgress(keys.task(id), JSON.stringify(progress), new Date().toISOString()))) === 1;
     },
 
     async get(id: string): Promise<TaskRecord | undefined> {
@@ -416,15 +419,6 @@ function defineScripts(client: Redis): Scripts {
     client.defineCommand('celerityReleaseDue', { numberOfKeys: 1, lua: RELEASE_DUE_SCRIPT });
   }
   return scripts;
-}
-
-/** Any Redis failure becomes StoreUnavailableError, which the API answers with 503. */
-async function guard<T>(promise: Promise<T>): Promise<T> {
-  try {
-    return await promise;
-  } catch (err) {
-    throw new StoreUnavailableError('Redis is unavailable', { cause: err });
-  }
 }
 
 function toRecord(f: Record<string, Buffer>): TaskRecord {

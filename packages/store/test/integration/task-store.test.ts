@@ -129,6 +129,34 @@ describe('task store (real Redis)', () => {
     expect(await store.reapExpiredLeases(100)).toEqual({ rescheduled: [], lost: [] });
   });
 
+  it('records each status and progress change as an event, in order, streamed live to watchers and readable after an id', async () => {
+    const [created] = await store.createRecords([newTask({ callback_url: 'https://example.com/hook' })]);
+    const id = created!.id;
+    const live: string[] = [];
+    const unwatch = await store.events.watch(id, (e) => live.push(e.event.type === 'status' ? e.event.status : `progress ${e.event.percent}`));
+    expect(await store.events.lastId(id)).toBe('0');
+
+    await store.start(id, 'w1', false);
+    await store.setProgress(id, { percent: 40, message: 'half way', data: { rows: 2 } });
+    await store.finish(id, { status: 'failed', error: { type: 'Error', message: 'boom', retryable: true } });
+
+    const all = await store.events.read(id, '0');
+    expect(all.map((e) => e.event)).toEqual([
+      { type: 'status', status: 'running', at: expect.any(String), attempts: 1 },
+      { type: 'progress', at: expect.any(String), percent: 40, message: 'half way', data: { rows: 2 } },
+      { type: 'status', status: 'failed', at: expect.any(String), attempts: 1, error: { type: 'Error', message: 'boom', retryable: true } },
+    ]);
+    expect(await store.events.read(id, all[0]!.id)).toEqual(all.slice(1));
+    expect(await store.events.lastId(id)).toBe(all[2]!.id);
+    await expect.poll(() => live).toEqual(['running', 'progress 40', 'failed']);
+    await unwatch();
+    expect(store.events.watchedCount()).toBe(0);
+
+    // the final status expires the events with the record, and queues the callback atomically
+    expect(await redis.ttl(store.keys.events(id))).toBeGreaterThan(0);
+    expect(await redis.zscore(store.keys.callbacks, id)).not.toBeNull();
+  });
+
   it('lists newest first with filters and cursor paging, and drops expired ids from the index', async () => {
     const tasks: NewTask[] = [];
     for (let i = 0; i < 5; i += 1) {
