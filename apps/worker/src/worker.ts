@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import { createExecutionPool } from './execution-pool.js';
 import { handleDelivery, type InflightRegistry } from './handle-delivery.js';
 import { createProgressWriter } from './progress-writer.js';
+import { startCallbackDispatcher } from './callback-dispatcher.js';
 import { startScheduledDispatcher } from './scheduled-dispatcher.js';
 
 export interface WorkerOptions {
@@ -78,6 +79,16 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     prefetch: concurrency * config.WORKER_PREFETCH,
   });
   const dispatcher = startScheduledDispatcher({ store, broker, log, owner: workerName });
+  if (!config.WEBHOOK_SECRET) log.warn('WEBHOOK_SECRET is not set: task callbacks are sent unsigned');
+  const callbacks = startCallbackDispatcher({
+    store,
+    log,
+    secret: config.WEBHOOK_SECRET,
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    timeoutMs: config.WEBHOOK_TIMEOUT * 1000,
+    maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+    retryDelayMs: { base: config.WEBHOOK_RETRY_DELAY * 1000, max: config.WEBHOOK_RETRY_DELAY_MAX * 1000 },
+  });
   log.info({ worker: workerName, queues, concurrency, prefetch: concurrency * config.WORKER_PREFETCH }, 'worker started');
 
   let closing: Promise<void> | undefined;
@@ -88,6 +99,7 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
       closing ??= (async () => {
         stopping = true;
         await dispatcher.close();
+        await callbacks.close();
         await broker.cancelConsumers();
         const deadline = Date.now() + config.WORKER_SHUTDOWN_GRACE * 1000;
         while (slots.activeCount + slots.pendingCount > 0 && Date.now() < deadline) await sleep(50);

@@ -19,10 +19,14 @@ export interface TaskProgress {
   data: unknown;
 }
 
+/** The webhook of a task: delivered once the task is finished, retried with backoff until a 2xx. */
 export interface TaskCallback {
   url: string;
   state: 'pending' | 'delivered' | 'failed';
   attempts: number;
+  /** the receiver's HTTP status on the last attempt (null: none yet, or no answer) */
+  last_status: number | null;
+  last_error: string | null;
 }
 
 /** A task record as stored and served (DESIGN.md "Record"); times are ISO-8601 UTC. */

@@ -68,6 +68,11 @@ export class DeadLetterNotRetryableError extends AppError {
   readonly code = 'DEAD_LETTER_NOT_RETRYABLE';
 }
 
+/** Only a callback that failed (all its attempts used) is sent again on request. */
+export class CallbackNotRetryableError extends AppError {
+  readonly code = 'CALLBACK_NOT_RETRYABLE';
+}
+
 export class UnauthorizedError extends AppError {
   readonly code = 'UNAUTHORIZED';
 }

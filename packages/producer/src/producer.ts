@@ -15,6 +15,7 @@ import {
   type TaskRecord,
 } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
+import { checkCallbackUrl } from '@celerity/webhook';
 import { createHash } from 'node:crypto';
 import { stringify as stableStringify } from 'safe-stable-stringify';
 
@@ -32,6 +33,8 @@ export interface SubmitRequest {
   countdown?: number | undefined;
   /** ISO-8601 time before which the task may not start */
   eta?: string | undefined;
+  /** called with a signed POST once the task is finished */
+  callback_url?: string | undefined;
 }
 
 export interface ProducerDeps {
@@ -41,6 +44,8 @@ export interface ProducerDeps {
   router: Router;
   log: Logger;
   defaults: { maxRetries: number; timeLimitSeconds: number };
+  /** callback URLs may point at loopback/private addresses (WEBHOOK_ALLOW_PRIVATE) */
+  allowPrivateCallbacks: boolean;
 }
 
 export type Producer = ReturnType<typeof createProducer>;
@@ -63,6 +68,7 @@ export function createProducerFromConfig(config: Readonly<Config>, deps: { store
     jobs: createJobRegistry(config.jobsRoot),
     router: createRouter(config.file.queues, config.file.routes),
     defaults: { maxRetries: config.TASK_MAX_RETRIES, timeLimitSeconds: config.TASK_TIME_LIMIT },
+    allowPrivateCallbacks: config.WEBHOOK_ALLOW_PRIVATE,
   });
 }
 
@@ -93,6 +99,8 @@ export function createProducer(deps: ProducerDeps) {
     if (softTimeLimit !== null && softTimeLimit > (timeLimit ?? deps.defaults.timeLimitSeconds)) {
       throw new InvalidTaskError('soft_time_limit may not exceed the hard time limit', 'soft_time_limit');
     }
+    // resolved now (422 for a private address) and again at each delivery, against DNS rebinding
+    const callbackUrl = request.callback_url === undefined ? null : (await checkCallbackUrl(request.callback_url, { allowPrivate: deps.allowPrivateCallbacks })).href;
     return {
       eta: startTime(request),
       id: newTaskId(),
@@ -105,7 +113,7 @@ export function createProducer(deps: ProducerDeps) {
       soft_time_limit: softTimeLimit,
       trace_id: traceId,
       metadata: request.metadata ?? null,
-      callback_url: null,
+      callback_url: callbackUrl,
     };
   }
 

@@ -230,3 +230,50 @@ for i = 2, #ARGV do
 end
 return removed
 `;
+
+/**
+ * KEYS: callbacks. ARGV: now ms, lease-until ms, limit.
+ * Claims due callbacks for delivery: their score moves to the lease end, so a worker that dies
+ * mid-delivery lets another one retry after the lease. Any number of workers may deliver at once.
+ */
+export const CLAIM_CALLBACKS_SCRIPT = `
+local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+return due
+`;
+
+/**
+ * KEYS: task, callbacks. ARGV: id, state (pending|delivered|failed), last status ('' = none), last
+ * error ('' = none), next attempt ms (for pending). Records one delivery attempt on the record's
+ * callback and schedules the next one or forgets the callback.
+ */
+export const CALLBACK_ATTEMPT_SCRIPT = `
+local raw = redis.call('HGET', KEYS[1], 'callback')
+if not raw or raw == '' then redis.call('ZREM', KEYS[2], ARGV[1]); return 'missing' end
+local cb = cjson.decode(raw)
+cb.attempts = (cb.attempts or 0) + 1
+cb.state = ARGV[2]
+cb.last_status = ARGV[3] ~= '' and tonumber(ARGV[3]) or cjson.null
+cb.last_error = ARGV[4] ~= '' and ARGV[4] or cjson.null
+redis.call('HSET', KEYS[1], 'callback', cjson.encode(cb))
+if ARGV[2] == 'pending' then redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end
+return 'ok'
+`;
+
+/**
+ * KEYS: task, callbacks. ARGV: id, now ms. A callback that failed (all its attempts used) is
+ * delivered again from now, with a fresh count of attempts. Returns 'ok', 'missing', 'none' (no
+ * callback_url), or the callback's state when it is not failed.
+ */
+export const RETRY_CALLBACK_SCRIPT = `
+local f = redis.call('HMGET', KEYS[1], 'status', 'callback')
+if not f[1] then return 'missing' end
+if not f[2] or f[2] == '' then return 'none' end
+local cb = cjson.decode(f[2])
+if cb.state ~= 'failed' then return cb.state end
+cb.state = 'pending'
+cb.attempts = 0
+redis.call('HSET', KEYS[1], 'callback', cjson.encode(cb))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 'ok'
+`;

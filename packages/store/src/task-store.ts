@@ -10,6 +10,7 @@ import {
   TASK_STATUSES,
   type ErrorPayload,
   type NewTask,
+  type TaskCallback,
   type TaskProgress,
   type TaskRecord,
   type TaskStatus,
@@ -19,13 +20,16 @@ import { guard } from './guard.js';
 import { createRedis } from './redis.js';
 import { createTaskEvents } from './task-events.js';
 import {
+  CALLBACK_ATTEMPT_SCRIPT,
   CANCEL_SCRIPT,
+  CLAIM_CALLBACKS_SCRIPT,
   CLAIM_DUE_SCRIPT,
   FINISH_SCRIPT,
   PROGRESS_SCRIPT,
   REAP_LEASES_SCRIPT,
   RELEASE_DUE_SCRIPT,
   RELEASE_SCRIPT,
+  RETRY_CALLBACK_SCRIPT,
   RETRY_SCRIPT,
   START_SCRIPT,
 } from './scripts.js';
@@ -106,6 +110,9 @@ type Scripts = Redis & {
   celerityRetry(key: string, scheduled: string, eta: string, etaMs: number, error: string, from: string, id: string, at: string): Promise<string>;
   celerityClaimDue(scheduled: string, nowMs: number, leaseUntilMs: number, limit: number, taskPrefix: string, at: string): Promise<string[]>;
   celerityReleaseDue(scheduled: string, leaseUntilMs: number, ...ids: string[]): Promise<number>;
+  celerityClaimCallbacks(callbacks: string, nowMs: number, leaseUntilMs: number, limit: number): Promise<string[]>;
+  celerityCallbackAttempt(key: string, callbacks: string, id: string, state: string, lastStatus: string, lastError: string, nextMs: number): Promise<string>;
+  celerityRetryCallback(key: string, callbacks: string, id: string, nowMs: number): Promise<string>;
 };
 
 export type TaskStore = ReturnType<typeof createTaskStore>;
@@ -139,7 +146,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
           soft_time_limit: t.soft_time_limit ?? '',
           trace_id: t.trace_id,
           metadata: t.metadata ? JSON.stringify(t.metadata) : '',
-          callback: t.callback_url ? JSON.stringify({ url: t.callback_url, state: 'pending', attempts: 0 }) : '',
+          callback: t.callback_url ? JSON.stringify(newCallback(t.callback_url)) : '',
           created_at: at,
           eta: t.eta ? t.eta.toISOString() : '',
         });
@@ -163,7 +170,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
         soft_time_limit: t.soft_time_limit,
         trace_id: t.trace_id,
         metadata: t.metadata,
-        callback: t.callback_url ? { url: t.callback_url, state: 'pending', attempts: 0 } : null,
+        callback: t.callback_url ? newCallback(t.callback_url) : null,
         worker: null,
         created_at: at,
         started_at: null,
@@ -306,6 +313,34 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
       if (ids.length > 0) await guard(redis.celerityReleaseDue(keys.scheduled, leaseUntilMs, ...ids));
     },
 
+    /** Claims up to `limit` callbacks that are due, for `leaseMs` (see CLAIM_CALLBACKS_SCRIPT). */
+    async claimDueCallbacks(limit: number, leaseMs: number, now = Date.now()): Promise<string[]> {
+      return guard(redis.celerityClaimCallbacks(keys.callbacks, now, now + leaseMs, limit));
+    },
+
+    /** Records one delivery attempt; `nextAttemptAt` schedules the next one while the state stays pending. */
+    async recordCallbackAttempt(
+      id: string,
+      attempt: { state: TaskCallback['state']; lastStatus: number | null; lastError: string | null; nextAttemptAt?: Date },
+    ): Promise<void> {
+      await guard(
+        redis.celerityCallbackAttempt(
+          keys.task(id),
+          keys.callbacks,
+          id,
+          attempt.state,
+          attempt.lastStatus === null ? '' : String(attempt.lastStatus),
+          attempt.lastError ?? '',
+          attempt.nextAttemptAt?.getTime() ?? 0,
+        ),
+      );
+    },
+
+    /** Delivers a failed callback again (POST /tasks/:id/callback/retry); see RETRY_CALLBACK_SCRIPT for the answers. */
+    async retryCallback(id: string): Promise<'ok' | 'missing' | 'none' | TaskCallback['state']> {
+      return guard(redis.celerityRetryCallback(keys.task(id), keys.callbacks, id, Date.now())) as Promise<'ok' | 'missing' | 'none' | TaskCallback['state']>;
+    },
+
     /**
      * Reserves an Idempotency-Key for a new task: null when reserved now, else what it already
      * stands for (the fingerprint of the first request and its task id).
@@ -417,6 +452,9 @@ function defineScripts(client: Redis): Scripts {
     client.defineCommand('celerityRetry', { numberOfKeys: 2, lua: RETRY_SCRIPT });
     client.defineCommand('celerityClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE_SCRIPT });
     client.defineCommand('celerityReleaseDue', { numberOfKeys: 1, lua: RELEASE_DUE_SCRIPT });
+    client.defineCommand('celerityClaimCallbacks', { numberOfKeys: 1, lua: CLAIM_CALLBACKS_SCRIPT });
+    client.defineCommand('celerityCallbackAttempt', { numberOfKeys: 2, lua: CALLBACK_ATTEMPT_SCRIPT });
+    client.defineCommand('celerityRetryCallback', { numberOfKeys: 2, lua: RETRY_CALLBACK_SCRIPT });
   }
   return scripts;
 }
@@ -454,6 +492,10 @@ function toRecord(f: Record<string, Buffer>): TaskRecord {
     finished_at: str('finished_at'),
     eta: str('eta'),
   };
+}
+
+function newCallback(url: string): TaskCallback {
+  return { url, state: 'pending', attempts: 0, last_status: null, last_error: null };
 }
 
 /** A dead-letter stream entry (flat field list) as served. */

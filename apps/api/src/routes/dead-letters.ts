@@ -25,6 +25,7 @@ function resubmission(dead: DeadLetter): SubmitRequest {
     ...(dead.time_limit !== null ? { time_limit: dead.time_limit } : {}),
     ...(dead.soft_time_limit !== null ? { soft_time_limit: dead.soft_time_limit } : {}),
     ...(dead.metadata !== null ? { metadata: dead.metadata } : {}),
+    ...(dead.callback_url !== null ? { callback_url: dead.callback_url } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { assertTaskId, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
+import { assertTaskId, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
 import {
@@ -90,6 +90,32 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         const record = await deps.store.get(request.params.id);
         if (!record) throw new TaskNotFoundError(`no task ${request.params.id} (unknown, or expired after RESULT_EXPIRES)`);
         return record;
+      },
+    );
+
+    app.post(
+      '/tasks/:id/callback/retry',
+      {
+        schema: {
+          tags: ['tasks'],
+          summary: "Send a failed callback again",
+          description:
+            'For a task whose callback used all WEBHOOK_MAX_ATTEMPTS without a 2xx (`callback.state` = failed): delivery starts again now, with a fresh count of attempts. 409 when the callback is pending or delivered, or the task has none.',
+          params: TaskIdParams,
+          response: { 202: TaskRecordSchema, ...problems(400, 401, 404, 409, 503) },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        assertTaskId(id);
+        const outcome = await deps.store.retryCallback(id);
+        if (outcome === 'missing') throw new TaskNotFoundError(`no task ${id}`);
+        if (outcome === 'none') throw new CallbackNotRetryableError('this task has no callback_url');
+        if (outcome !== 'ok') throw new CallbackNotRetryableError(`the callback is ${outcome}; only a failed one is sent again`);
+        request.log.info({ task_id: id }, 'callback retry requested');
+        const record = await deps.store.get(id);
+        if (!record) throw new TaskNotFoundError(`no task ${id}`);
+        return reply.code(202).send(record);
       },
     );
 

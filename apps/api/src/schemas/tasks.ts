@@ -17,6 +17,11 @@ export const SubmitTaskBody = z
     metadata: z.record(z.string(), z.unknown()).optional().describe('Free-form, returned with the record'),
     countdown: z.number().min(0).max(31_536_000).optional().describe('Seconds to wait before the task may start; it is `scheduled` meanwhile'),
     eta: z.iso.datetime({ offset: true }).optional().describe('ISO-8601 time before which the task may not start (not with countdown)'),
+    callback_url: z
+      .string()
+      .max(2048)
+      .optional()
+      .describe('http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses are refused (422) unless WEBHOOK_ALLOW_PRIVATE'),
   })
   .strict()
   .meta({ id: 'SubmitTask' });
@@ -54,7 +59,15 @@ export const TaskRecordSchema = z
     soft_time_limit: z.number().nullable(),
     trace_id: z.string(),
     metadata: z.record(z.string(), z.unknown()).nullable(),
-    callback: z.object({ url: z.string(), state: z.enum(['pending', 'delivered', 'failed']), attempts: z.int() }).nullable(),
+    callback: z
+      .object({
+        url: z.string(),
+        state: z.enum(['pending', 'delivered', 'failed']).describe('pending until the task is finished and the receiver answered 2xx; failed after WEBHOOK_MAX_ATTEMPTS'),
+        attempts: z.int(),
+        last_status: z.int().nullable().describe("The receiver's HTTP status on the last attempt"),
+        last_error: z.string().nullable(),
+      })
+      .nullable(),
     worker: z.string().nullable(),
     created_at: z.string(),
     started_at: z.string().nullable(),

@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startApiHarness, type ApiHarness } from '../harness.js';
+
+let h: ApiHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const submit = (harness: ApiHarness, callback_url: string) =>
+  harness.app.inject({ method: 'POST', url: '/tasks', payload: { task: 'demo.echo', callback_url } });
+
+describe('callback_url', () => {
+  it.each([
+    ['http://127.0.0.1:8080/hook', /loopback/],
+    ['http://10.1.2.3/hook', /private/],
+    ['http://169.254.169.254/latest/meta-data/', /link-local/],
+    ['http://[::1]/hook', /loopback/],
+    ['http://localhost:9999/hook', /localhost resolves to 127\.0\.0\.1/],
+    ['ftp://example.com/hook', /http or https/],
+    ['https://user:secret@93.184.216.34/hook', /username or password/],
+  ])('refuses %s with 422 and no record', async (url, reason) => {
+    h = await startApiHarness();
+    const res = await submit(h, url);
+    expect(res.statusCode).toBe(422);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json()).toMatchObject({ code: 'CALLBACK_URL_REFUSED', detail: expect.stringMatching(reason) });
+    expect((await h.store.list({ limit: 10 })).items).toHaveLength(0);
+  });
+
+  it('accepts a public address, and loopback with WEBHOOK_ALLOW_PRIVATE=true', async () => {
+    h = await startApiHarness();
+    const res = await submit(h, 'https://93.184.216.34/hooks/celerity');
+    expect(res.statusCode).toBe(202);
+    expect(res.json().callback).toEqual({ url: 'https://93.184.216.34/hooks/celerity', state: 'pending', attempts: 0, last_status: null, last_error: null });
+    await h.close();
+    h = await startApiHarness({ WEBHOOK_ALLOW_PRIVATE: 'true' });
+    expect((await submit(h, 'http://localhost:9999/hook')).statusCode).toBe(202);
+  });
+
+  it('POST /tasks/:id/callback/retry sends a failed callback again, and refuses the others', async () => {
+    h = await startApiHarness();
+    const withCallback = (await submit(h, 'https://93.184.216.34/hook')).json() as { id: string };
+    const without = (await h.app.inject({ method: 'POST', url: '/tasks', payload: { task: 'demo.echo' } })).json() as { id: string };
+    const retry = (id: string) => h!.app.inject({ method: 'POST', url: `/tasks/${id}/callback/retry` });
+
+    const pending = await retry(withCallback.id);
+    expect(pending.statusCode).toBe(409);
+    expect(pending.json()).toMatchObject({ code: 'CALLBACK_NOT_RETRYABLE', detail: expect.stringContaining('pending') });
+    expect((await retry(without.id)).json()).toMatchObject({ code: 'CALLBACK_NOT_RETRYABLE', detail: 'this task has no callback_url' });
+    expect((await retry('0190a7d2-0000-7000-8000-000000000000')).statusCode).toBe(404);
+    expect((await retry('nope')).statusCode).toBe(400);
+
+    // what the worker records after the last attempt fails
+    await h.store.recordCallbackAttempt(withCallback.id, { state: 'failed', lastStatus: 500, lastError: 'HTTP 500' });
+    const again = await retry(withCallback.id);
+    expect(again.statusCode).toBe(202);
+    expect(again.json().callback).toEqual({ url: 'https://93.184.216.34/hook', state: 'pending', attempts: 0, last_status: 500, last_error: 'HTTP 500' });
+    expect(await h.redis.zscore(h.store.keys.callbacks, withCallback.id)).not.toBeNull();
+  });
+});
