@@ -110,8 +110,8 @@ describe('celerity CLI (spawned processes)', () => {
   it('runs a task acked at start (longer than consumer_timeout allows) again when its worker is killed and its lease runs out', async () => {
     ns = testNamespace();
     const port = await freePort();
-    // a 2 s consumer timeout makes a 5 s time limit "long": acked at start, guarded by a 1 s lease
-    const env = { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1', BROKER_CONSUMER_TIMEOUT: '2', TASK_LEASE: '1' };
+    // a 2 s consumer timeout makes a 5 s time limit "long": acked at start, guarded by a 2 s lease
+    const env = { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1', BROKER_CONSUMER_TIMEOUT: '2', TASK_LEASE: '2' };
     const api = celerity(['api'], env);
     const first = celerity(['worker'], env);
     running.push(api, first);
@@ -119,7 +119,7 @@ describe('celerity CLI (spawned processes)', () => {
     await waitFor(() => fetch(`${base}/health`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 15_000, what: 'the API' });
     await waitFor(() => (first.output().includes('worker started') ? true : undefined), { what: 'the first worker' });
 
-    const res = await fetch(`${base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'demo.sleep', input: { ms: 1_500 }, time_limit: 5 }) });
+    const res = await fetch(`${base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'demo.sleep', input: { ms: 3_000 }, time_limit: 5 }) });
     const { id } = (await res.json()) as { id: string };
     const record = async () => (await (await fetch(`${base}/tasks/${id}`)).json()) as { status: string; attempts: number; worker: string };
     const firstRun = await waitFor(async () => ((await record()).status === 'running' ? record() : undefined), { what: 'the task to run' });
