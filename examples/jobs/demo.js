@@ -103,3 +103,17 @@ export async function whereAmI() {
   const { threadId } = await import('node:worker_threads');
   return { thread_id: threadId };
 }
+
+/**
+ * Calls progress() `times` times in a tight loop, as a careless job might; shows that progress
+ * reports are coalesced on their way to Redis.
+ * @param {{ times?: number } | null} input
+ * @param {JobContext} ctx
+ */
+export async function progressFlood(input, ctx) {
+  const times = input?.times ?? 100_000;
+  for (let i = 1; i <= times; i += 1) ctx.progress((i / times) * 100, `call ${i}`);
+  await new Promise((resolve) => setTimeout(resolve, 300)); // lets a throttled report go out before the end
+  for (let i = 1; i <= times; i += 1) ctx.progress((i / times) * 100, `again ${i}`);
+  return { calls: times * 2 };
+}

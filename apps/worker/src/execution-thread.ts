@@ -43,10 +43,18 @@ function abortError(reason: AbortReason): Error {
   return err;
 }
 
+const PROGRESS_POST_MS = 50;
+
 export default async function execute(request: ExecutionRequest): Promise<ExecutionResult> {
   const controller = new AbortController();
   let lastProgress: TaskProgress | undefined;
   let taskLog: Logger | undefined;
+  // First report at once, then at most one message per PROGRESS_POST_MS: a job calling progress() in a
+  // tight loop must not flood the channel (every thread hears it). The last value always arrives,
+  // with the result (lastProgress) if not before.
+  let progressTimer: NodeJS.Timeout | undefined;
+  let progressUnsent = false;
+  const postProgress = () => channel.postMessage({ type: 'progress', taskId: request.taskId, ...lastProgress! } satisfies ChannelMessage);
   running.set(request.taskId, controller);
   const early = earlyAborts.get(request.taskId);
   if (early) controller.abort(abortError(early));
@@ -63,7 +71,18 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
     progress(percent, message, progressData) {
       const bounded = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
       lastProgress = { percent: bounded, message: message ?? null, data: progressData ?? null };
-      channel.postMessage({ type: 'progress', taskId: request.taskId, ...lastProgress } satisfies ChannelMessage);
+      if (progressTimer) {
+        progressUnsent = true;
+        return;
+      }
+      postProgress();
+      progressTimer = setTimeout(function flush() {
+        progressTimer = undefined;
+        if (!progressUnsent) return;
+        progressUnsent = false;
+        postProgress();
+        progressTimer = setTimeout(flush, PROGRESS_POST_MS);
+      }, PROGRESS_POST_MS);
     },
   };
   try {
@@ -81,5 +100,6 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
     return { ok: false, error: toErrorPayload(err), heapUsedMb: heapUsedMb(), ...(lastProgress && { lastProgress }) };
   } finally {
     running.delete(request.taskId);
+    clearTimeout(progressTimer);
   }
 }

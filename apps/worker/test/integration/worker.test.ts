@@ -84,6 +84,21 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     expect(done.result).toEqual({ steps: 3 });
   });
 
+  it('coalesces a flood of progress reports: 200k calls become a handful of Redis writes and events, and the last value lands', async () => {
+    h = await startWorkerHarness();
+    await h.startWorker({ concurrency: 1 });
+    const t = await h.submit({ task: 'demo.progressFlood', input: { times: 100_000 } });
+    const done = await h.waitForStatus(t.id, ['succeeded']);
+    expect(done.result).toEqual({ calls: 200_000 });
+    expect(done.progress).toEqual({ percent: 100, message: 'again 100000', data: null });
+    const events = await h.store.events.read(t.id, '0');
+    const progressEvents = events.filter((e) => e.event.type === 'progress');
+    expect(progressEvents.length).toBeGreaterThanOrEqual(2);
+    expect(progressEvents.length).toBeLessThanOrEqual(10);
+    expect(progressEvents.at(-1)!.event).toMatchObject({ percent: 100, message: 'again 100000' });
+    expect(events.map((e) => (e.event.type === 'status' ? e.event.status : 'progress')).filter((x) => x !== 'progress')).toEqual(['running', 'succeeded']);
+  });
+
   it('starts a priority-9 task before earlier priority-1 tasks waiting in the same queue (prefetch 1)', async () => {
     h = await startWorkerHarness();
     const low = [];
