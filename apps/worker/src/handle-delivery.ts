@@ -127,9 +127,11 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
     }
     await deps.progress.settle(id, result.lastProgress);
     const outcome = decideOutcome(result, { softExpired, hardExpired, hardSeconds, softSeconds });
-    // only plain failures are retried: a timed-out task is not (Celery's default), a cancelled one never
-    if (outcome.status === 'failed' && outcome.error && stopReason === undefined) {
-      const decision = decideRetry(outcome.error, claim.attempt, claim.maxRetries, deps.retryPolicy);
+    // failures are retried; a timed-out run only when the task asked for it (Celery's default); a cancelled one never
+    const retriable = outcome.status === 'failed' || (outcome.status === 'timed_out' && claim.retryOnTimeout);
+    if (retriable && outcome.error && stopReason === undefined) {
+      const error = outcome.status === 'timed_out' ? { ...outcome.error, retryable: true } : outcome.error;
+      const decision = decideRetry(error, claim.attempt, claim.maxRetries, deps.retryPolicy);
       if (decision.kind === 'retry') {
         const eta = new Date(Date.now() + decision.delayMs);
         const stored = await deps.store.retry(id, eta, outcome.error);

@@ -44,6 +44,8 @@ export interface TaskRecord {
   max_retries: number;
   time_limit: number | null;
   soft_time_limit: number | null;
+  /** a timed-out run is retried like a failed one */
+  retry_on_timeout: boolean;
   trace_id: string;
   metadata: Record<string, unknown> | null;
   callback: TaskCallback | null;
@@ -64,6 +66,7 @@ export interface NewTask {
   max_retries: number;
   time_limit: number | null;
   soft_time_limit: number | null;
+  retry_on_timeout: boolean;
   trace_id: string;
   metadata: Record<string, unknown> | null;
   callback_url: string | null;

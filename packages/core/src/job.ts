@@ -22,6 +22,8 @@ export interface JobOptions {
   timeLimit?: number;
   /** soft time limit in seconds; a request's soft_time_limit wins */
   softTimeLimit?: number;
+  /** retry a timed-out run like a failed one (up to max_retries); default false, as in Celery; a request's retry_on_timeout wins */
+  retryOnTimeout?: boolean;
 }
 
 const JOB_BRAND = Symbol.for('celerity.job');
@@ -39,7 +41,7 @@ export function defineJob<S extends z.ZodType, O>(definition: JobOptions & { inp
   return Object.freeze({ ...definition, [JOB_BRAND]: true as const });
 }
 
-/** A job export normalised: either form becomes `{ run, input?, timeLimit?, softTimeLimit? }`. */
+/** A job export normalised: either form becomes `{ run, input?, timeLimit?, softTimeLimit?, retryOnTimeout? }`. */
 export interface LoadedJob extends JobOptions {
   input?: z.ZodType;
   run: JobFunction;

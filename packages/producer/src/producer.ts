@@ -28,6 +28,7 @@ export interface SubmitRequest {
   max_retries?: number | undefined;
   time_limit?: number | undefined;
   soft_time_limit?: number | undefined;
+  retry_on_timeout?: boolean | undefined;
   metadata?: Record<string, unknown> | undefined;
   /** seconds from now before the task may start */
   countdown?: number | undefined;
@@ -91,8 +92,9 @@ export function createProducer(deps: ProducerDeps) {
       input = parsed.data;
     }
     const route = deps.router.route(request.task, request);
-    const timeLimit = request.time_limit ?? null;
-    const softTimeLimit = request.soft_time_limit ?? null;
+    // the request wins over the job's own options (defineJob), which win over the defaults
+    const timeLimit = request.time_limit ?? job.timeLimit ?? null;
+    const softTimeLimit = request.soft_time_limit ?? job.softTimeLimit ?? null;
     if (timeLimit !== null && timeLimit > deps.defaults.timeLimitSeconds) {
       throw new InvalidTaskError(`time_limit may not exceed ${deps.defaults.timeLimitSeconds} seconds (TASK_TIME_LIMIT)`, 'time_limit');
     }
@@ -111,6 +113,7 @@ export function createProducer(deps: ProducerDeps) {
       max_retries: request.max_retries ?? deps.defaults.maxRetries,
       time_limit: timeLimit,
       soft_time_limit: softTimeLimit,
+      retry_on_timeout: request.retry_on_timeout ?? job.retryOnTimeout ?? false,
       trace_id: traceId,
       metadata: request.metadata ?? null,
       callback_url: callbackUrl,

@@ -84,8 +84,8 @@ end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[1], 'started_at', ARGV[2])
 emit_status(KEYS[1], 'running', ARGV[2])
-local f = redis.call('HMGET', KEYS[1], 'input', 'time_limit', 'soft_time_limit', 'max_retries')
-return {'started', tostring(attempts), f[1] or 'null', f[2] or '', f[3] or '', f[4] or '0'}
+local f = redis.call('HMGET', KEYS[1], 'input', 'time_limit', 'soft_time_limit', 'max_retries', 'retry_on_timeout')
+return {'started', tostring(attempts), f[1] or 'null', f[2] or '', f[3] or '', f[4] or '0', f[5] or ''}
 `;
 
 /**

@@ -35,7 +35,7 @@ import {
 } from './scripts.js';
 
 export type StartResult =
-  | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null }
+  | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null; retryOnTimeout: boolean }
   | { kind: 'skip'; status: TaskStatus }
   | { kind: 'lost'; attempts: number }
   | { kind: 'missing' };
@@ -144,6 +144,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
           max_retries: t.max_retries,
           time_limit: t.time_limit ?? '',
           soft_time_limit: t.soft_time_limit ?? '',
+          retry_on_timeout: t.retry_on_timeout ? '1' : '',
           trace_id: t.trace_id,
           metadata: t.metadata ? JSON.stringify(t.metadata) : '',
           callback: t.callback_url ? JSON.stringify(newCallback(t.callback_url)) : '',
@@ -168,6 +169,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
         max_retries: t.max_retries,
         time_limit: t.time_limit,
         soft_time_limit: t.soft_time_limit,
+        retry_on_timeout: t.retry_on_timeout,
         trace_id: t.trace_id,
         metadata: t.metadata,
         callback: t.callback_url ? newCallback(t.callback_url) : null,
@@ -197,6 +199,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
         timeLimit: reply[3] ? Number(reply[3]) : null,
         softTimeLimit: reply[4] ? Number(reply[4]) : null,
         maxRetries: Number(reply[5] ?? 0),
+        retryOnTimeout: reply[6] === '1',
       };
     },
 
@@ -483,6 +486,7 @@ function toRecord(f: Record<string, Buffer>): TaskRecord {
     max_retries: num('max_retries') ?? 0,
     time_limit: num('time_limit'),
     soft_time_limit: num('soft_time_limit'),
+    retry_on_timeout: str('retry_on_timeout') === '1',
     trace_id: str('trace_id')!,
     metadata: json('metadata'),
     callback: json('callback'),

@@ -14,6 +14,7 @@ export const SubmitTaskBody = z
     max_retries: z.int().min(0).max(100).optional().describe('Retries after a retryable failure (exponential backoff with jitter); defaults to TASK_MAX_RETRIES'),
     time_limit: z.number().positive().optional().describe('Hard time limit in seconds; the execution is killed after it'),
     soft_time_limit: z.number().positive().optional().describe("Soft time limit in seconds; aborts the job's signal"),
+    retry_on_timeout: z.boolean().optional().describe('Retry a timed-out run like a failed one (default: the job\'s retryOnTimeout option, else false)'),
     metadata: z.record(z.string(), z.unknown()).optional().describe('Free-form, returned with the record'),
     countdown: z.number().min(0).max(31_536_000).optional().describe('Seconds to wait before the task may start; it is `scheduled` meanwhile'),
     eta: z.iso.datetime({ offset: true }).optional().describe('ISO-8601 time before which the task may not start (not with countdown)'),
@@ -57,6 +58,7 @@ export const TaskRecordSchema = z
     max_retries: z.int(),
     time_limit: z.number().nullable(),
     soft_time_limit: z.number().nullable(),
+    retry_on_timeout: z.boolean(),
     trace_id: z.string(),
     metadata: z.record(z.string(), z.unknown()).nullable(),
     callback: z

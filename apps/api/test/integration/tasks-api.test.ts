@@ -86,7 +86,9 @@ describe('POST /tasks', () => {
     const bad = await post(h, { task: 'reports.monthly.generate', input: { month: 'June' } });
     expect(bad.statusCode).toBe(422);
     expect(bad.json()).toMatchObject({ code: 'INVALID_JOB_INPUT', errors: [{ field: 'input.month' }] });
-    expect((await post(h, { task: 'reports.monthly.generate', input: { month: '2026-06' } })).statusCode).toBe(202);
+    const good = await post(h, { task: 'reports.monthly.generate', input: { month: '2026-06' } });
+    expect(good.statusCode).toBe(202);
+    expect(good.json()).toMatchObject({ time_limit: 120, retry_on_timeout: false }); // the job's own timeLimit (defineJob)
   });
 
   it('answers 400 problem+json for malformed JSON and for schema errors, naming the field', async () => {

@@ -114,7 +114,7 @@ describe('webhook callbacks (real receiver, RabbitMQ and Redis)', () => {
     await h.startWorker({ concurrency: 1 });
     const port = new URL(receiver.url).port;
     const [record] = await h.store.createRecords([
-      { id: newTaskId(), task: 'demo.echo', queue: 'default', priority: 5, input: 1, max_retries: 0, time_limit: null, soft_time_limit: null, trace_id: newTraceId(), metadata: null, callback_url: `http://localhost:${port}/hook`, eta: null },
+      { id: newTaskId(), task: 'demo.echo', queue: 'default', priority: 5, input: 1, max_retries: 0, time_limit: null, soft_time_limit: null, retry_on_timeout: false, trace_id: newTraceId(), metadata: null, callback_url: `http://localhost:${port}/hook`, eta: null },
     ]);
     await h.store.start(record!.id, 'test', false);
     await h.store.finish(record!.id, { status: 'failed', error: { type: 'Error', message: 'x', retryable: false } });

@@ -156,6 +156,16 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     expect((await h.waitForStatus(next.id, ['succeeded'])).result).toBe('alive');
   });
 
+  it('retries a timed-out run only when the task asked for it (retry_on_timeout)', async () => {
+    h = await startWorkerHarness({ TASK_RETRY_DELAY: '0.1', TASK_RETRY_DELAY_MAX: '0.2' });
+    await h.startWorker({ concurrency: 2 });
+    const asked = await h.submit({ task: 'demo.sleep', input: { ms: 30_000 }, soft_time_limit: 0.2, time_limit: 5, max_retries: 1, retry_on_timeout: true });
+    const plain = await h.submit({ task: 'demo.sleep', input: { ms: 30_000 }, soft_time_limit: 0.2, time_limit: 5, max_retries: 1 });
+    expect(asked.retry_on_timeout).toBe(true);
+    expect(await h.waitForStatus(asked.id, ['timed_out'])).toMatchObject({ attempts: 2, error: { type: 'SOFT_TIME_LIMIT_EXCEEDED' } });
+    expect(await h.waitForStatus(plain.id, ['timed_out'])).toMatchObject({ attempts: 1, retry_on_timeout: false });
+  });
+
   it('retries a failing task with backoff, scheduled in between, until max_retries; a non-retryable error fails at once', async () => {
     h = await startWorkerHarness({ TASK_RETRY_DELAY: '0.3', TASK_RETRY_DELAY_MAX: '0.6' });
     await h.startWorker({ concurrency: 1 });

@@ -17,6 +17,7 @@ function newTask(overrides: Partial<NewTask> = {}): NewTask {
     max_retries: 3,
     time_limit: null,
     soft_time_limit: null,
+    retry_on_timeout: false,
     trace_id: 'trace-1',
     metadata: null,
     callback_url: null,
