@@ -1,5 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
 import { newTraceId } from '@celerity/core';
 import Fastify, { LogController } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -8,6 +9,8 @@ import type { ApiDeps } from './deps.js';
 import { problem, sendProblem, toProblem } from './http-errors.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { healthRoutes } from './routes/health.js';
+import { taskEventRoutes } from './routes/task-events.js';
+import { taskEventWsRoutes } from './routes/task-events-ws.js';
 import { taskRoutes } from './routes/tasks.js';
 
 
@@ -50,6 +53,7 @@ export async function buildApp(deps: ApiDeps) {
       security: [{ apiKey: [] }, { bearer: [] }],
       tags: [
         { name: 'tasks', description: 'Submit, inspect and cancel tasks' },
+        { name: 'events', description: 'Follow status and progress changes as they happen (SSE, WebSocket)' },
         { name: 'dead letters', description: 'Tasks that ended without success, and messages that were not tasks' },
         { name: 'ops', description: 'Health and readiness' },
       ],
@@ -58,6 +62,14 @@ export async function buildApp(deps: ApiDeps) {
     transformObject: jsonSchemaTransformObject, // puts schemas with .meta({ id }) under components
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: 128 * 1024 }, // a subscribe of 1000 ids fits easily
+    // a client that vanishes mid-frame is routine, not an error of ours
+    errorHandler: (err, socket, request) => {
+      request.log.info({ err }, 'websocket error');
+      socket.terminate();
+    },
+  });
 
   const apiKeys = deps.config.API_KEYS ?? [];
   if (apiKeys.length > 0) {
@@ -80,7 +92,11 @@ export async function buildApp(deps: ApiDeps) {
 
   await app.register(healthRoutes(deps, deps.isDraining ?? (() => false)));
   await app.register(taskRoutes(deps));
+  await app.register(taskEventRoutes(deps));
+  await app.register(taskEventWsRoutes(deps));
   await app.register(deadLetterRoutes(deps));
+  // the store's event subscriber connection is opened on the first watch; it must not outlive the app
+  app.addHook('onClose', async () => deps.store.events.close());
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;

@@ -12,4 +12,8 @@ export interface ApiDeps {
   producer: Producer;
   /** true once shutdown has begun: /ready answers 503 so load balancers stop sending traffic */
   isDraining?: () => boolean;
+  /** heartbeat of event streams: SSE comment lines, WebSocket pings, re-reading missed events (default 15 s) */
+  eventsHeartbeatMs?: number;
+  /** tasks one WebSocket may follow at once (default 1000) */
+  eventsMaxSubscriptions?: number;
 }

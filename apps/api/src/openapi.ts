@@ -7,10 +7,12 @@ import { buildApp } from './app.js';
 /** The OpenAPI document, generated from the route schemas without touching RabbitMQ or Redis. */
 export async function renderOpenApi(): Promise<string> {
   const unused = new Proxy({}, { get: () => { throw new Error('not available while rendering the OpenAPI document'); } });
+  // closing the app closes the store's event subscriber: the one thing the store may do here
+  const store = Object.assign(Object.create(unused) as object, { events: { close: () => undefined } }) as TaskStore;
   const app = await buildApp({
     config: { API_KEYS: undefined, BODY_LIMIT: 1_048_576, BATCH_MAX_SIZE: 500 },
     log: createLogger({ service: 'openapi', level: 'silent' }),
-    store: unused as TaskStore,
+    store,
     broker: unused as Broker,
     producer: unused as Producer,
   });

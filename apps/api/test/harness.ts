@@ -4,7 +4,7 @@ import { createProducerFromConfig } from '@celerity/producer';
 import { createRedis, createTaskStore, type TaskStore } from '@celerity/store';
 import { cleanupNamespace, testConfig, testNamespace } from '@celerity/testkit';
 import type { Redis } from 'ioredis';
-import { buildApp, type App } from '../src/app.js';
+import { buildApp, type ApiDeps, type App } from '../src/app.js';
 
 export interface ApiHarness {
   ns: string;
@@ -17,7 +17,10 @@ export interface ApiHarness {
 }
 
 /** The real app on real RabbitMQ and Redis, in its own namespace, without a worker (tasks stay queued). */
-export async function startApiHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
+export async function startApiHarness(
+  env: Record<string, string> = {},
+  options: Pick<ApiDeps, 'eventsHeartbeatMs' | 'eventsMaxSubscriptions'> = {},
+): Promise<ApiHarness> {
   const ns = testNamespace();
   const config = testConfig(ns, env);
   const log = createLogger({ service: 'test-api', level: config.LOG_LEVEL });
@@ -27,7 +30,7 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
   const store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: config.RESULT_EXPIRES });
   const broker = await connectBroker({ url: config.RABBITMQ_URL, namespace: ns, queues: router.queues, log });
   const producer = createProducerFromConfig(config, { store, broker, log });
-  const app = await buildApp({ config, log, store, broker, producer });
+  const app = await buildApp({ config, log, store, broker, producer, ...options });
   return {
     ns,
     config,

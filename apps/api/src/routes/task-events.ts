@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ApiDeps } from '../deps.js';
+import { openSse, type SseWriter } from '../events/sse.js';
+import { openTaskFeed, type FeedItem } from '../events/task-feed.js';
+import { SSE_DESCRIPTION, TaskEventsHeaders, TaskEventsQuery } from '../schemas/task-events.js';
+import { ProblemSchema, TaskIdParams } from '../schemas/tasks.js';
+
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+
+const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
+
+function write(sse: SseWriter, taskId: string, item: FeedItem): void {
+  if (item.kind === 'state') sse.send(item.id, 'state', item.record);
+  else sse.send(item.id, item.event.type, { task_id: taskId, ...item.event, ...(item.record !== undefined ? { record: item.record } : {}) });
+}
+
+/** GET /tasks/:id/events: Server-Sent Events of one task's status and progress changes. */
+export function taskEventRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  const heartbeatMs = deps.eventsHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  return async (app) => {
+    // open streams never finish by themselves, so closing the app would wait for them forever
+    const streams = new Set<SseWriter>();
+    app.addHook('preClose', async () => {
+      for (const sse of streams) sse.end({ closeConnection: true });
+    });
+
+    app.get(
+      '/tasks/:id/events',
+      {
+        schema: {
+          tags: ['events'],
+          summary: "Stream a task's status and progress changes (Server-Sent Events)",
+          description: SSE_DESCRIPTION,
+          params: TaskIdParams,
+          headers: TaskEventsHeaders,
+          querystring: TaskEventsQuery,
+          response: {
+            200: { description: 'text/event-stream (see above)', content: { 'text/event-stream': { schema: z.string() } } },
+            204: z.null().describe('Resumed after the final status: nothing more will come'),
+            ...problems(400, 401, 404, 503),
+          },
+        },
+      },
+      async (request, reply) => {
+        const taskId = request.params.id;
+        const after = request.headers['last-event-id'] ?? request.query.last_event_id;
+        // everything that can fail with a problem+json happens here, before the stream starts
+        const feed = await openTaskFeed(deps.store, taskId, after);
+        if (feed.ended && feed.initial.length === 0) {
+          await feed.close();
+          return reply.code(204).send(null);
+        }
+
+        reply.hijack();
+        if (request.raw.socket.destroyed) {
+          await feed.close(); // the client left while the feed was opening
+          return;
+        }
+        const sse = openSse(reply.raw, {
+          headers: { 'x-trace-id': String(request.id) },
+          heartbeatMs,
+          onClose: () => {
+            streams.delete(sse);
+            void feed.close();
+            request.log.debug({ task_id: taskId }, 'event stream closed');
+          },
+        });
+        streams.add(sse);
+        feed.start(
+          (item) => write(sse, taskId, item),
+          () => sse.end(), // right after the final status
+          { resyncMs: heartbeatMs },
+        );
+      },
+    );
+  };
+}

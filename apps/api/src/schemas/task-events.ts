@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { EVENT_ID } from '../events/task-feed.js';
+
+/** Wire shapes of the task event streams (SSE and WebSocket). */
+
+const EventId = z.string().max(64).regex(EVENT_ID, 'an event id: <ms>-<seq> as sent in `id:`, or 0');
+
+export const TaskEventsHeaders = z.object({
+  'last-event-id': EventId.optional().describe('Resume after this event id: the missed events are sent instead of the state'),
+});
+
+export const TaskEventsQuery = z
+  .object({ last_event_id: EventId.optional().describe('Same as the Last-Event-ID header, for clients that cannot set headers (the header wins)') })
+  .strict();
+
+export const SSE_DESCRIPTION = [
+  'A `text/event-stream` of the task\'s changes; works from any API replica.',
+  '',
+  '- First `event: state`, `id:` the newest event id, `data:` the task record. With `Last-Event-ID` (header or `last_event_id`) the missed events are sent instead.',
+  '- Then `event: status` (`{task_id, type, status, at, attempts, error?, eta?}`) and `event: progress` (`{task_id, type, at, percent, message, data}`), each with its `id:`, oldest first, each once.',
+  '- A final status (succeeded, failed, timed_out, cancelled) carries the finished record (result decoded) as `data.record`, and the stream ends after it.',
+  '- A `: heartbeat` comment line keeps idle connections open.',
+  '- 204 when resuming after the final status: the client has seen everything (EventSource stops reconnecting).',
+  '- Errors before the stream starts are problem+json: 400 malformed id or Last-Event-ID, 404 unknown or expired task.',
+].join('\n');
+
+export const WS_DESCRIPTION = [
+  'Upgrade to a WebSocket (send `X-API-Key` or `Authorization: Bearer` with the upgrade request): one connection follows many tasks. JSON text frames.',
+  '',
+  '- Client: `{"type":"subscribe","ids":["<task id>", ...]}`, `{"type":"unsubscribe","ids":[...]}`.',
+  '- Server, for each subscribed id: `{"type":"state","task_id","event_id","record"}`, or `{"type":"error","task_id","code":"TASK_NOT_FOUND"|"MALFORMED_TASK_ID"|"TOO_MANY_SUBSCRIPTIONS","message"}`.',
+  '- Then `{"type":"status"|"progress","task_id","event_id",...event fields}`, each once, in order per task; a final status carries `record` and ends that subscription.',
+  '- Unsubscribe is answered `{"type":"unsubscribed","ids":[...]}`. A frame that is not understood is answered `{"type":"error","code":"BAD_MESSAGE","message"}`; the connection stays open.',
+  '- A plain GET (without Upgrade) is answered 426.',
+].join('\n');
+
+const TaskIds = z.array(z.string().max(100)).min(1).max(1_000);
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('subscribe'), ids: TaskIds }).strict(),
+  z.object({ type: z.literal('unsubscribe'), ids: TaskIds }).strict(),
+]);
+export type ClientMessage = z.output<typeof ClientMessage>;

@@ -1,0 +1,299 @@
+import { encodeResult } from '@celerity/core';
+import { waitFor } from '@celerity/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSse, openWs, type SseClient, type WsClient } from '../event-clients.js';
+import { startApiHarness, type ApiHarness } from '../harness.js';
+
+let h: ApiHarness | undefined;
+const clients: (SseClient | WsClient)[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.close();
+  await h?.close();
+  h = undefined;
+});
+
+const UNKNOWN_ID = '01a20000-0000-7000-8000-000000000000';
+
+/** A harness listening on a real port; returns its base URL. */
+async function listen(env: Record<string, string> = {}, options: Parameters<typeof startApiHarness>[1] = {}): Promise<string> {
+  h = await startApiHarness(env, options);
+  return h.app.listen({ port: 0, host: '127.0.0.1' });
+}
+
+async function submit(harness: ApiHarness, headers: Record<string, string> = {}): Promise<string> {
+  const res = await harness.app.inject({ method: 'POST', url: '/tasks', payload: { task: 'demo.echo' }, headers });
+  expect(res.statusCode).toBe(202);
+  return res.json().id;
+}
+
+async function sse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  const client = await openSse(url, headers);
+  clients.push(client);
+  return client;
+}
+
+async function ws(url: string, headers: Record<string, string> = {}): Promise<WsClient> {
+  const client = await openWs(url, headers);
+  clients.push(client);
+  return client;
+}
+
+const succeed = (harness: ApiHarness, id: string, value: unknown) => harness.store.finish(id, { status: 'succeeded', resultGzip: encodeResult(value) });
+
+describe('GET /tasks/:id/events (SSE)', () => {
+  it('sends the state first, then running, progress and succeeded with the record, then ends', async () => {
+    const base = await listen({}, { eventsHeartbeatMs: 20 }); // frequent re-reads of the stream must not repeat events
+    const id = await submit(h!, { 'x-trace-id': 'trace-sse' });
+    const stream = await sse(`${base}/tasks/${id}/events`, { 'x-trace-id': 'trace-sse' });
+    expect(stream.status).toBe(200);
+    expect(stream.headers['content-type']).toContain('text/event-stream');
+    expect(stream.headers['cache-control']).toBe('no-cache');
+    expect(stream.headers['x-accel-buffering']).toBe('no');
+    expect(stream.headers['x-trace-id']).toBe('trace-sse');
+
+    const state = await stream.next();
+    expect(state).toMatchObject({ event: 'state', id: '0', data: { id, status: 'pending', task: 'demo.echo' } });
+
+    await h!.store.start(id, 'w1', false);
+    await h!.store.setProgress(id, { percent: 40, message: 'halfway', data: { rows: 4 } });
+    await succeed(h!, id, { answer: 42 });
+
+    const running = await stream.next();
+    expect(running).toMatchObject({ event: 'status', data: { task_id: id, type: 'status', status: 'running', attempts: 1 } });
+    const progress = await stream.next();
+    expect(progress).toMatchObject({ event: 'progress', data: { task_id: id, percent: 40, message: 'halfway', data: { rows: 4 } } });
+    const done = await stream.next();
+    expect(done).toMatchObject({ event: 'status', data: { status: 'succeeded', record: { id, status: 'succeeded', result: { answer: 42 }, worker: 'w1' } } });
+    expect(running.data.record).toBeUndefined();
+    const ids = [running.id, progress.id, done.id].map((x) => x!.split('-').map(Number));
+    expect(ids).toEqual([...ids].sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!));
+    await stream.ended;
+    await waitFor(() => (h!.store.events.watchedCount() === 0 ? true : undefined), { timeoutMs: 2_000, what: 'the watch to end' });
+  });
+
+  it('resumes after Last-Event-ID (header or query) with only the missed events, and answers 204 after the end', async () => {
+    const base = await listen();
+    const id = await submit(h!);
+    await h!.store.start(id, 'w1', false);
+    await h!.store.setProgress(id, { percent: 10, message: null, data: null });
+    await h!.store.setProgress(id, { percent: 20, message: null, data: null });
+    const [first, second, third] = await h!.store.events.read(id, '0');
+
+    const resumed = await sse(`${base}/tasks/${id}/events`, { 'last-event-id': first!.id });
+    expect(await resumed.next()).toMatchObject({ id: second!.id, event: 'progress', data: { percent: 10 } });
+    expect(await resumed.next()).toMatchObject({ id: third!.id, event: 'progress', data: { percent: 20 } });
+    await succeed(h!, id, 'ok');
+    const final = await resumed.next();
+    expect(final).toMatchObject({ event: 'status', data: { status: 'succeeded', record: { result: 'ok' } } });
+    await resumed.ended;
+
+    // the query parameter, for clients that cannot set headers; a replayed final status ends the stream too
+    const byQuery = await sse(`${base}/tasks/${id}/events?last_event_id=${third!.id}`);
+    expect(await byQuery.next()).toMatchObject({ id: final.id, data: { status: 'succeeded', record: { result: 'ok' } } });
+    await byQuery.ended;
+
+    const after = await sse(`${base}/tasks/${id}/events`, { 'last-event-id': final.id! });
+    expect(after.status).toBe(204);
+  });
+
+  it('sends the state of a finished task and ends at once', async () => {
+    const base = await listen();
+    const id = await submit(h!);
+    await h!.store.cancel(id, false);
+    const stream = await sse(`${base}/tasks/${id}/events`);
+    const state = await stream.next();
+    expect(state).toMatchObject({ event: 'state', data: { id, status: 'cancelled' } });
+    expect(state.id).not.toBe('0');
+    await stream.ended;
+    expect(h!.store.events.watchedCount()).toBe(0);
+  });
+
+  it('writes a heartbeat comment every EVENTS_HEARTBEAT ms', async () => {
+    const base = await listen({}, { eventsHeartbeatMs: 100 });
+    const id = await submit(h!);
+    const stream = await sse(`${base}/tasks/${id}/events`);
+    expect((await stream.nextBlock()).event).toBe('state');
+    expect(await stream.nextBlock(2_000)).toEqual({ comment: 'heartbeat' });
+    expect(await stream.nextBlock(2_000)).toEqual({ comment: 'heartbeat' });
+  });
+
+  it('delivers an event whose pub/sub message was lost, from the stream, within a heartbeat', async () => {
+    const base = await listen({}, { eventsHeartbeatMs: 100 });
+    const id = await submit(h!);
+    const stream = await sse(`${base}/tasks/${id}/events`);
+    await stream.next();
+    // written to the task's event stream without being published, as while the subscriber reconnects
+    const lost = { type: 'progress', at: new Date().toISOString(), percent: 70, message: 'unpublished', data: null };
+    const lostId = await h!.redis.xadd(`celerity:${h!.ns}:task:${id}:events`, '*', 'e', JSON.stringify(lost));
+    expect(await stream.next(2_000)).toMatchObject({ id: lostId, event: 'progress', data: { percent: 70, message: 'unpublished' } });
+    await h!.store.start(id, 'w1', false);
+    expect(await stream.next()).toMatchObject({ event: 'status', data: { status: 'running' } });
+  });
+
+  it('answers 400 and 404 problem+json before any streaming', async () => {
+    const base = await listen();
+    const malformed = await sse(`${base}/tasks/not-an-id/events`);
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers['content-type']).toContain('application/problem+json');
+    expect(JSON.parse(await malformed.text())).toMatchObject({ code: 'MALFORMED_TASK_ID' });
+
+    const unknown = await sse(`${base}/tasks/${UNKNOWN_ID}/events`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers['content-type']).toContain('application/problem+json');
+    expect(JSON.parse(await unknown.text())).toMatchObject({ code: 'TASK_NOT_FOUND' });
+
+    const id = await submit(h!);
+    for (const bad of ['abc', '1-2-3', '-1', '1-']) {
+      const res = await h!.app.inject({ method: 'GET', url: `/tasks/${id}/events`, headers: { 'last-event-id': bad } });
+      expect(res.statusCode, bad).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'headers.last-event-id' }] });
+    }
+    expect((await h!.app.inject({ method: 'GET', url: `/tasks/${id}/events?last_event_id=x` })).json()).toMatchObject({ status: 400, errors: [{ field: 'querystring.last_event_id' }] });
+    expect(h!.store.events.watchedCount()).toBe(0);
+  });
+
+  it('requires an API key when API_KEYS is set', async () => {
+    const base = await listen({ API_KEYS: 'k1' });
+    const id = await submit(h!, { 'x-api-key': 'k1' });
+    const refused = await sse(`${base}/tasks/${id}/events`);
+    expect(refused.status).toBe(401);
+    expect(JSON.parse(await refused.text())).toMatchObject({ code: 'UNAUTHORIZED' });
+    const allowed = await sse(`${base}/tasks/${id}/events`, { authorization: 'Bearer k1' });
+    expect(await allowed.next()).toMatchObject({ event: 'state', data: { id } });
+  });
+
+  it('stops watching when the client disconnects, and closing the app ends open streams', async () => {
+    const base = await listen();
+    const [a, b] = [await submit(h!), await submit(h!)];
+    const first = await sse(`${base}/tasks/${a}/events`);
+    const second = await sse(`${base}/tasks/${b}/events`);
+    await first.next();
+    await second.next();
+    expect(h!.store.events.watchedCount()).toBe(2);
+    first.close();
+    await waitFor(() => (h!.store.events.watchedCount() === 1 ? true : undefined), { timeoutMs: 2_000, what: 'the watch of the closed stream to end' });
+
+    await h!.close();
+    h = undefined;
+    await second.ended; // the server ended it instead of waiting for it
+  });
+});
+
+describe('GET /tasks/events/ws (WebSocket)', () => {
+  const wsUrl = (base: string) => `${base.replace(/^http/, 'ws')}/tasks/events/ws`;
+
+  it('follows two tasks over one connection, each in order, and ends a subscription after its final status', async () => {
+    const base = await listen({}, { eventsHeartbeatMs: 20 }); // frequent re-reads of the stream must not repeat events
+    const [a, b] = [await submit(h!), await submit(h!)];
+    const client = await ws(wsUrl(base));
+    client.send({ type: 'subscribe', ids: [a, b] });
+    const states = [await client.next(), await client.next()];
+    expect(states.map((s) => s.task_id).sort()).toEqual([a, b].sort());
+    for (const s of states) expect(s).toMatchObject({ type: 'state', event_id: '0', record: { id: s.task_id, status: 'pending' } });
+    expect(h!.store.events.watchedCount()).toBe(2);
+
+    await h!.store.start(a, 'w1', false);
+    await h!.store.start(b, 'w2', false);
+    await h!.store.setProgress(a, { percent: 50, message: 'a half', data: null });
+    await succeed(h!, b, { b: true });
+    await succeed(h!, a, { a: true });
+
+    const frames: any[] = [];
+    for (let i = 0; i < 5; i++) frames.push(await client.next());
+    const of = (id: string) => frames.filter((f) => f.task_id === id);
+    expect(of(a).map((f) => f.type + ':' + (f.status ?? f.percent))).toEqual(['status:running', 'progress:50', 'status:succeeded']);
+    expect(of(b).map((f) => f.type + ':' + (f.status ?? f.percent))).toEqual(['status:running', 'status:succeeded']);
+    expect(of(a)[1]).toMatchObject({ message: 'a half', event_id: expect.stringMatching(/^\d+-\d+$/) });
+    expect(of(a)[2]).toMatchObject({ record: { id: a, result: { a: true } } });
+    expect(of(b)[1]).toMatchObject({ record: { id: b, result: { b: true } } });
+    expect(of(a)[0].record).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(client.pending()).toEqual([]);
+    await waitFor(() => (h!.store.events.watchedCount() === 0 ? true : undefined), { timeoutMs: 2_000, what: 'finished tasks to be unsubscribed' });
+
+    // a finished task subscribed later gets its final state, and nothing is left watched
+    client.send({ type: 'subscribe', ids: [a] });
+    expect(await client.next()).toMatchObject({ type: 'state', task_id: a, record: { status: 'succeeded', result: { a: true } } });
+    expect(h!.store.events.watchedCount()).toBe(0);
+  });
+
+  it('stops the events of an unsubscribed task and keeps the others', async () => {
+    const base = await listen();
+    const [a, b] = [await submit(h!), await submit(h!)];
+    const client = await ws(wsUrl(base));
+    client.send({ type: 'subscribe', ids: [a, b] });
+    await client.next();
+    await client.next();
+    client.send({ type: 'unsubscribe', ids: [a] });
+    expect(await client.next()).toEqual({ type: 'unsubscribed', ids: [a] });
+    expect(h!.store.events.watchedCount()).toBe(1);
+
+    await h!.store.start(a, 'w1', false); // published first, so it would arrive first
+    await h!.store.start(b, 'w1', false);
+    expect(await client.next()).toMatchObject({ type: 'status', task_id: b, status: 'running' });
+    expect(client.pending()).toEqual([]);
+  });
+
+  it('answers bad frames, unknown and malformed ids with errors and keeps the connection', async () => {
+    const base = await listen();
+    const id = await submit(h!);
+    const client = await ws(wsUrl(base));
+    client.sendRaw('not json');
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'BAD_MESSAGE' });
+    client.send({ type: 'subscribe' });
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'BAD_MESSAGE', message: expect.stringContaining('ids') });
+    client.send({ type: 'shout', ids: [id] });
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'BAD_MESSAGE' });
+    client.socket.send(Buffer.from('{}'), { binary: true });
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'BAD_MESSAGE' });
+
+    client.send({ type: 'subscribe', ids: [UNKNOWN_ID] });
+    expect(await client.next()).toMatchObject({ type: 'error', task_id: UNKNOWN_ID, code: 'TASK_NOT_FOUND' });
+    client.send({ type: 'subscribe', ids: ['../nope'] });
+    expect(await client.next()).toMatchObject({ type: 'error', task_id: '../nope', code: 'MALFORMED_TASK_ID' });
+    expect(h!.store.events.watchedCount()).toBe(0);
+
+    client.send({ type: 'subscribe', ids: [id] });
+    expect(await client.next()).toMatchObject({ type: 'state', task_id: id });
+  });
+
+  it('caps the subscriptions of one connection', async () => {
+    const base = await listen({}, { eventsMaxSubscriptions: 2 });
+    const ids = [await submit(h!), await submit(h!), await submit(h!)];
+    const client = await ws(wsUrl(base));
+    client.send({ type: 'subscribe', ids });
+    const frames = [await client.next(), await client.next(), await client.next()];
+    expect(frames.filter((f) => f.type === 'state')).toHaveLength(2);
+    expect(frames.find((f) => f.type === 'error')).toMatchObject({ task_id: ids[2], code: 'TOO_MANY_SUBSCRIPTIONS' });
+    // re-subscribing a followed task does not take another slot
+    client.send({ type: 'subscribe', ids: [ids[0]] });
+    expect(await client.next()).toMatchObject({ type: 'state', task_id: ids[0] });
+    expect(h!.store.events.watchedCount()).toBe(2);
+  });
+
+  it('removes every watch of a connection when it closes', async () => {
+    const base = await listen();
+    const ids = [await submit(h!), await submit(h!)];
+    const client = await ws(wsUrl(base));
+    client.send({ type: 'subscribe', ids });
+    await client.next();
+    await client.next();
+    expect(h!.store.events.watchedCount()).toBe(2);
+    await client.close();
+    await waitFor(() => (h!.store.events.watchedCount() === 0 ? true : undefined), { timeoutMs: 2_000, what: 'the watches to end' });
+  });
+
+  it('refuses an unauthenticated upgrade, accepts one with a key, and answers a plain GET with 426', async () => {
+    const base = await listen({ API_KEYS: 'k1' });
+    await expect(openWs(wsUrl(base))).rejects.toMatchObject({ statusCode: 401 });
+    await expect(openWs(wsUrl(base), { 'x-api-key': 'wrong' })).rejects.toMatchObject({ statusCode: 401 });
+    const id = await submit(h!, { 'x-api-key': 'k1' });
+    const client = await ws(wsUrl(base), { 'x-api-key': 'k1' });
+    client.send({ type: 'subscribe', ids: [id] });
+    expect(await client.next()).toMatchObject({ type: 'state', task_id: id });
+
+    const plain = await h!.app.inject({ method: 'GET', url: '/tasks/events/ws', headers: { 'x-api-key': 'k1' } });
+    expect(plain.statusCode).toBe(426);
+    expect(plain.json()).toMatchObject({ code: 'UPGRADE_REQUIRED' });
+  });
+});
