@@ -15,7 +15,7 @@ import {
   type TaskRecord,
 } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
-import { checkCallbackUrl } from '@celerity/webhook';
+import { checkCallbackUrl } from '@celerity/webhook/url-policy';
 import { createHash } from 'node:crypto';
 import { stringify as stableStringify } from 'safe-stable-stringify';
 

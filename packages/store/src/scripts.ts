@@ -24,21 +24,24 @@ local function emit(task_key, payload)
   local event_id = redis.call('XADD', stream, 'MAXLEN', '~', '1000', '*', 'e', payload)
   redis.call('PUBLISH', stream, event_id .. ' ' .. payload)
 end
+local function status_event(status, at, attempts, error_json, eta)
+  local event = {type = 'status', status = status, at = at, attempts = tonumber(attempts or '0')}
+  if (status == 'failed' or status == 'timed_out' or status == 'scheduled') and error_json and error_json ~= '' then event.error = cjson.decode(error_json) end
+  if status == 'scheduled' and eta and eta ~= '' then event.eta = eta end
+  return cjson.encode(event)
+end
 local function emit_status(task_key, status, at)
   local f = redis.call('HMGET', task_key, 'attempts', 'error', 'eta')
-  local event = {type = 'status', status = status, at = at, attempts = tonumber(f[1] or '0')}
-  if (status == 'failed' or status == 'timed_out' or status == 'scheduled') and f[2] and f[2] ~= '' then event.error = cjson.decode(f[2]) end
-  if status == 'scheduled' and f[3] and f[3] ~= '' then event.eta = f[3] end
-  emit(task_key, cjson.encode(event))
+  emit(task_key, status_event(status, at, f[1], f[2], f[3]))
 end
 local function finalize(task_key, status, at, ttl)
   redis.call('EXPIRE', task_key, ttl)
-  emit_status(task_key, status, at)
+  local f = redis.call('HMGET', task_key, 'attempts', 'error', 'id', 'callback')
+  emit(task_key, status_event(status, at, f[1], f[2]))
   redis.call('EXPIRE', task_key .. ':events', ttl)
-  local f = redis.call('HMGET', task_key, 'id', 'callback')
-  if f[2] and f[2] ~= '' then
-    local prefix = string.sub(task_key, 1, #task_key - #('task:' .. f[1]))
-    redis.call('ZADD', prefix .. 'callbacks', now_ms(), f[1])
+  if f[4] and f[4] ~= '' then
+    local prefix = string.sub(task_key, 1, #task_key - #('task:' .. f[3]))
+    redis.call('ZADD', prefix .. 'callbacks', now_ms(), f[3])
   end
 end
 `;
@@ -83,7 +86,7 @@ if status == 'running' then
 end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[1], 'started_at', ARGV[2])
-emit_status(KEYS[1], 'running', ARGV[2])
+emit(KEYS[1], status_event('running', ARGV[2], attempts))
 local f = redis.call('HMGET', KEYS[1], 'input', 'time_limit', 'soft_time_limit', 'max_retries', 'retry_on_timeout')
 return {'started', tostring(attempts), f[1] or 'null', f[2] or '', f[3] or '', f[4] or '0', f[5] or ''}
 `;
