@@ -28,6 +28,8 @@ WORKDIR /app
 # Manifests first, so the `npm ci` layer is reused until a dependency changes.
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
+COPY packages/sdk/package.json packages/sdk/
+COPY packages/webhook/package.json packages/webhook/
 COPY packages/broker/package.json packages/broker/
 COPY packages/store/package.json packages/store/
 COPY packages/producer/package.json packages/producer/
