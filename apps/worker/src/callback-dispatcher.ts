@@ -1,6 +1,7 @@
 import type { Logger, TaskRecord } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
 import { deliverWebhook, webhookRetryDelayMs } from '@celerity/webhook';
+import { runPeriodically } from './periodic.js';
 
 export interface CallbackDispatcherOptions {
   store: TaskStore;
@@ -48,8 +49,6 @@ export function startCallbackDispatcher(options: CallbackDispatcherOptions): { c
   const intervalMs = options.intervalMs ?? 500;
   const batchSize = options.batchSize ?? 20;
   const leaseMs = options.timeoutMs + 30_000;
-  let stopped = false;
-  let round: Promise<void> = Promise.resolve();
 
   async function deliver(id: string): Promise<void> {
     const record = await store.get(id);
@@ -87,17 +86,6 @@ export function startCallbackDispatcher(options: CallbackDispatcherOptions): { c
     await Promise.all(due.map((id) => deliver(id).catch((err: unknown) => log.warn({ err, task_id: id }, 'callback attempt not recorded; retried after its lease'))));
   }
 
-  const timer = setInterval(() => {
-    if (stopped) return;
-    round = round.then(deliverDue).catch((err: unknown) => log.warn({ err }, 'callback dispatch failed; will try again'));
-  }, intervalMs);
-
-  return {
-    /** Stops claiming; attempts under way finish (each bounded by the timeout). */
-    async close() {
-      stopped = true;
-      clearInterval(timer);
-      await round;
-    },
-  };
+  // close(): stops claiming; attempts under way finish (each bounded by the timeout)
+  return runPeriodically(intervalMs, deliverDue, (err) => log.warn({ err }, 'callback dispatch failed; will try again'));
 }

@@ -1,6 +1,7 @@
 import type { Broker } from '@celerity/broker';
 import type { Logger, TaskMessage } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
+import { runPeriodically } from './periodic.js';
 
 export interface ScheduledDispatcherOptions {
   store: TaskStore;
@@ -27,8 +28,6 @@ export function startScheduledDispatcher(options: ScheduledDispatcherOptions): {
   const intervalMs = options.intervalMs ?? 250;
   const batchSize = options.batchSize ?? 500;
   const leaseMs = 30_000;
-  let stopped = false;
-  let round: Promise<void> = Promise.resolve();
 
   async function dispatchDue(): Promise<void> {
     if (!broker.isConnected()) return;
@@ -57,16 +56,5 @@ export function startScheduledDispatcher(options: ScheduledDispatcherOptions): {
     }
   }
 
-  const timer = setInterval(() => {
-    if (stopped) return;
-    round = round.then(dispatchDue).catch((err: unknown) => log.warn({ err }, 'scheduled dispatch failed; will try again'));
-  }, intervalMs);
-
-  return {
-    async close() {
-      stopped = true;
-      clearInterval(timer);
-      await round;
-    },
-  };
+  return runPeriodically(intervalMs, dispatchDue, (err) => log.warn({ err }, 'scheduled dispatch failed; will try again'));
 }
