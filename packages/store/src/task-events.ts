@@ -46,6 +46,21 @@ export function createTaskEvents(client: Redis, keys: Keys) {
       return newest ? newest[0] : '0';
     },
 
+    /**
+     * The oldest event still in the task's capped stream once older ones were trimmed off, else '0':
+     * a watcher that last saw an event before it cannot be caught up from the stream.
+     */
+    async oldestKeptId(taskId: string): Promise<string> {
+      const info = (await guard(client.xinfo('STREAM', keys.events(taskId)).catch((err: unknown) => {
+        if (err instanceof Error && /no such key/i.test(err.message)) return [];
+        throw err;
+      }))) as unknown[];
+      const field = (name: string) => info[info.indexOf(name) + 1];
+      const trimmed = Number(field('entries-added') ?? 0) > Number(field('length') ?? 0);
+      const first = field('first-entry') as [string, string[]] | null | undefined;
+      return trimmed && first ? first[0] : '0';
+    },
+
     /** Calls `listener` for each new event of the task until the returned function is called. */
     async watch(taskId: string, listener: TaskEventListener): Promise<() => Promise<void>> {
       const channel = keys.events(taskId);

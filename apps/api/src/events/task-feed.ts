@@ -44,11 +44,14 @@ const PAGE = 1_000;
  * Opens a task's event feed without losing or repeating an event. It watches first and buffers what
  * arrives, then reads event ids and only then the record, so the record is at least as new as the ids:
  * a change in between is sent twice (harmless, de-duplicated by id) rather than lost.
- * Without `after` the feed starts with the state; with it, with the events after that id.
+ * Without `resumeAfter` the feed starts with the state; with it, with the events after that id (or
+ * with the state, when some of those events were trimmed off the capped stream).
  * Throws MalformedTaskIdError, TaskNotFoundError or StoreUnavailableError before anything is sent.
  */
-export async function openTaskFeed(store: TaskStore, taskId: string, after?: string): Promise<TaskFeed> {
+export async function openTaskFeed(store: TaskStore, taskId: string, resumeAfter?: string): Promise<TaskFeed> {
   assertTaskId(taskId);
+  // events older than the capped stream's start are gone: such a watcher gets the state again instead
+  const after = resumeAfter !== undefined && compareEventIds(resumeAfter, await store.events.oldestKeptId(taskId)) >= 0 ? resumeAfter : undefined;
   let buffer: TaskEventEntry[] = [];
   let onLive: ((entry: TaskEventEntry) => void) | undefined;
   const unwatch = await store.events.watch(taskId, (entry) => (onLive ? onLive(entry) : buffer.push(entry)));

@@ -96,6 +96,18 @@ describe('GET /tasks/:id/events (SSE)', () => {
     expect(after.status).toBe(204);
   });
 
+  it('sends the state again when the events after Last-Event-ID were trimmed off the capped stream', async () => {
+    const base = await listen();
+    const id = await submit(h!);
+    await h!.store.start(id, 'w1', false);
+    const [first] = await h!.store.events.read(id, '0');
+    for (let i = 0; i < 1_300; i += 1) await h!.store.setProgress(id, { percent: i / 13, message: null, data: null });
+    expect(await h!.store.events.oldestKeptId(id)).not.toBe('0');
+
+    const resumed = await sse(`${base}/tasks/${id}/events`, { 'last-event-id': first!.id });
+    expect(await resumed.next()).toMatchObject({ event: 'state', data: { id, status: 'running', progress: { percent: 1_299 / 13 } } });
+  });
+
   it('sends the state of a finished task and ends at once', async () => {
     const base = await listen();
     const id = await submit(h!);
