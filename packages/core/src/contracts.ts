@@ -110,7 +110,7 @@ export type TaskEvent =
   | { type: 'status'; status: TaskStatus; at: string; attempts: number; error?: ErrorPayload; eta?: string }
   | { type: 'progress'; at: string; percent: number; message: string | null; data: unknown };
 
-/** A task event with its id in the task's event stream (`<ms>-<seq>`, increasing): the SSE id. */
+/** A task event with its number (1, 2, 3 … per task): the SSE id. */
 export interface TaskEventEntry {
   id: string;
   event: TaskEvent;

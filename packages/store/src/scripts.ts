@@ -7,12 +7,18 @@ const IS_ALLOWED = `
 local function allowed(status, list) return string.find(',' .. list .. ',', ',' .. status .. ',', 1, true) ~= nil end
 `;
 
+/** How many of its latest events a task keeps for watchers that resume (Last-Event-ID). */
+export const EVENTS_KEPT = 1_000;
+
 /**
- * Events of one task, for SSE and WebSocket watchers: each goes to a capped stream (so a watcher can
- * resume after the last event it saw) and to a pub/sub channel (live, to any API replica), both
- * named `<task key>:events` (keys.ts `events`). A final status also expires the stream with the
- * record and, when the task has a callback_url, queues its delivery in `<prefix>callbacks` (keys.ts
- * `callbacks`), in the same atomic step: a finished task cannot miss its webhook.
+ * Events of one task, for SSE and WebSocket watchers. Each is numbered (the record's `event_seq`: 1,
+ * 2, 3 … per task, the SSE id), appended as "<seq> <json>" to a capped list (so a watcher can resume
+ * after the last event it saw) and published on a pub/sub channel (live, to any API replica), both
+ * named `<task key>:events` (keys.ts `events`). A list rather than a stream: a stream preallocates a
+ * 4 KiB node, eight times the record, for the two or three events most tasks have. A final status
+ * also expires the list with the record and, when the task has a callback_url, queues its delivery
+ * in `<prefix>callbacks` (keys.ts `callbacks`), in the same atomic step: a finished task cannot miss
+ * its webhook.
  */
 const EVENTS = `
 local function now_ms()
@@ -20,9 +26,10 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function emit(task_key, payload)
-  local stream = task_key .. ':events'
-  local event_id = redis.call('XADD', stream, 'MAXLEN', '~', '1000', '*', 'e', payload)
-  redis.call('PUBLISH', stream, event_id .. ' ' .. payload)
+  local list = task_key .. ':events'
+  local entry = redis.call('HINCRBY', task_key, 'event_seq', 1) .. ' ' .. payload
+  if redis.call('RPUSH', list, entry) > ${EVENTS_KEPT} then redis.call('LTRIM', list, -${EVENTS_KEPT}, -1) end
+  redis.call('PUBLISH', list, entry)
 end
 local function status_event(status, at, attempts, error_json, eta)
   local event = {type = 'status', status = status, at = at, attempts = tonumber(attempts or '0')}
@@ -232,6 +239,14 @@ for i = 2, #ARGV do
   end
 end
 return removed
+`;
+
+/** KEYS: events list. ARGV: after seq, count. The entries numbered above `after`, oldest first, at most `count`. */
+export const READ_EVENTS_SCRIPT = `
+local first = redis.call('LINDEX', KEYS[1], 0)
+if not first then return {} end
+local start = math.max(0, tonumber(ARGV[1]) + 1 - tonumber(string.match(first, '^%d+')))
+return redis.call('LRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1)
 `;
 
 /**

@@ -2,20 +2,32 @@ import type { Redis } from 'ioredis';
 import type { TaskEvent, TaskEventEntry } from '@celerity/core';
 import { guard } from './guard.js';
 import type { Keys } from './keys.js';
+import { READ_EVENTS_SCRIPT } from './scripts.js';
 
 export type TaskEventListener = (entry: TaskEventEntry) => void;
 
+type EventScripts = Redis & { celerityReadEvents(list: string, after: string, count: number): Promise<string[]> };
+
+/** "<seq> <json>", as the Lua scripts write and publish it (scripts.ts EVENTS). */
+function parseEntry(text: string): TaskEventEntry {
+  const space = text.indexOf(' ');
+  return { id: text.slice(0, space), event: JSON.parse(text.slice(space + 1)) as TaskEvent };
+}
+
 /**
- * Task events for watchers (SSE, WebSocket). The Lua scripts write every status and progress change
- * to the task's capped event stream and publish it on the task's channel (scripts.ts EVENTS); this
- * reads the stream (catch-up, Last-Event-ID) and fans the channel out to the watchers of this
- * process over ONE subscriber connection, subscribing a task's channel only while someone watches it.
+ * Task events for watchers (SSE, WebSocket). The Lua scripts number every status and progress change
+ * of a task (1, 2, 3 …), append it to the task's capped event list and publish it on the task's
+ * channel (scripts.ts EVENTS); this reads the list (catch-up, Last-Event-ID) and fans the channel out
+ * to the watchers of this process over ONE subscriber connection, subscribing a task's channel only
+ * while someone watches it.
  */
 export function createTaskEvents(client: Redis, keys: Keys) {
   const listeners = new Map<string, Set<TaskEventListener>>();
   /** pending or done SUBSCRIBE per channel, so a second watcher also waits until events flow */
   const subscribed = new Map<string, Promise<unknown>>();
   let subscriber: Redis | undefined;
+  const scripts = client as EventScripts;
+  if (typeof scripts.celerityReadEvents !== 'function') client.defineCommand('celerityReadEvents', { numberOfKeys: 1, lua: READ_EVENTS_SCRIPT });
 
   function connection(): Redis {
     if (subscriber) return subscriber;
@@ -25,8 +37,7 @@ export function createTaskEvents(client: Redis, keys: Keys) {
     sub.on('message', (channel: string, text: string) => {
       const watchers = listeners.get(channel);
       if (!watchers) return;
-      const space = text.indexOf(' ');
-      const entry: TaskEventEntry = { id: text.slice(0, space), event: JSON.parse(text.slice(space + 1)) as TaskEvent };
+      const entry = parseEntry(text);
       for (const listener of watchers) listener(entry);
     });
     subscriber = sub;
@@ -34,31 +45,24 @@ export function createTaskEvents(client: Redis, keys: Keys) {
   }
 
   return {
-    /** Events after `afterId` (exclusive; '0' = from the start), oldest first. */
+    /** Events numbered above `afterId` ('0' = from the start), oldest first. */
     async read(taskId: string, afterId: string, count = 1_000): Promise<TaskEventEntry[]> {
-      const entries = await guard(client.xrange(keys.events(taskId), `(${afterId}`, '+', 'COUNT', count));
-      return entries.map(([id, fields]) => ({ id, event: JSON.parse(fields[1] ?? '{}') as TaskEvent }));
+      return (await guard(scripts.celerityReadEvents(keys.events(taskId), afterId, count))).map(parseEntry);
     },
 
-    /** The id of the task's newest event ('0' when it has none yet). */
+    /** The number of the task's newest event ('0' when it has none yet). */
     async lastId(taskId: string): Promise<string> {
-      const [newest] = await guard(client.xrevrange(keys.events(taskId), '+', '-', 'COUNT', 1));
-      return newest ? newest[0] : '0';
+      const newest = await guard(client.lindex(keys.events(taskId), -1));
+      return newest ? newest.slice(0, newest.indexOf(' ')) : '0';
     },
 
     /**
-     * The oldest event still in the task's capped stream once older ones were trimmed off, else '0':
-     * a watcher that last saw an event before it cannot be caught up from the stream.
+     * The newest event number trimmed off the task's capped list ('0' when none was): a watcher that
+     * last saw an older event cannot be caught up from the list.
      */
-    async oldestKeptId(taskId: string): Promise<string> {
-      const info = (await guard(client.xinfo('STREAM', keys.events(taskId)).catch((err: unknown) => {
-        if (err instanceof Error && /no such key/i.test(err.message)) return [];
-        throw err;
-      }))) as unknown[];
-      const field = (name: string) => info[info.indexOf(name) + 1];
-      const trimmed = Number(field('entries-added') ?? 0) > Number(field('length') ?? 0);
-      const first = field('first-entry') as [string, string[]] | null | undefined;
-      return trimmed && first ? first[0] : '0';
+    async trimmedThrough(taskId: string): Promise<string> {
+      const oldest = await guard(client.lindex(keys.events(taskId), 0));
+      return oldest ? String(Number(oldest.slice(0, oldest.indexOf(' '))) - 1) : '0';
     },
 
     /** Calls `listener` for each new event of the task until the returned function is called. */

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 
-/** A client this far behind is cut off: it reconnects with Last-Event-ID and catches up from the stream. */
+/** A client this far behind is cut off: it reconnects with Last-Event-ID and catches up from the event list. */
 const MAX_BUFFERED_BYTES = 1 << 20;
 
 export interface SseWriter {

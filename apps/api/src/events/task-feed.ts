@@ -7,17 +7,12 @@ export type FeedItem =
   /** `record` only on a final status: the finished record, null if it could not be read */
   | { kind: 'event'; id: string; event: TaskEvent; record?: TaskRecord | null };
 
-/** A task event stream id (`<ms>-<seq>`), or '0' for "before the first event". */
-export const EVENT_ID = /^(0|\d{1,20}-\d{1,20})$/;
+/** A task event's number (1, 2, 3 … per task), or '0' for "before the first event". */
+export const EVENT_ID = /^\d{1,15}$/;
 
-/** Stream ids compare as numbers (ms, then seq), never as strings: '10-0' comes after '9-5'. */
+/** Event ids compare as numbers, never as strings: '10' comes after '9'. */
 export function compareEventIds(a: string, b: string): number {
-  const [aMs = '0', aSeq = '0'] = a.split('-');
-  const [bMs = '0', bSeq = '0'] = b.split('-');
-  const ms = BigInt(aMs) - BigInt(bMs);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(aSeq) - BigInt(bSeq);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+  return Math.sign(Number(a) - Number(b));
 }
 
 const isFinalEvent = (event: TaskEvent) => event.type === 'status' && isFinished(event.status);
@@ -30,7 +25,7 @@ export interface TaskFeed {
   readonly ended: boolean;
   /**
    * Sends `initial`, then buffered and live events, until the final status (then `onEnd`) or close().
-   * Every `resyncMs` it also reads the stream after the last id sent: pub/sub drops what is published
+   * Every `resyncMs` it also reads the event list after the last id sent: pub/sub drops what is published
    * while the subscriber reconnects, and a lost final status would otherwise leave the watcher waiting.
    */
   start(send: (item: FeedItem) => void, onEnd: () => void, options: { resyncMs: number }): void;
@@ -45,13 +40,13 @@ const PAGE = 1_000;
  * arrives, then reads event ids and only then the record, so the record is at least as new as the ids:
  * a change in between is sent twice (harmless, de-duplicated by id) rather than lost.
  * Without `resumeAfter` the feed starts with the state; with it, with the events after that id (or
- * with the state, when some of those events were trimmed off the capped stream).
+ * with the state, when some of those events were trimmed off the capped list).
  * Throws MalformedTaskIdError, TaskNotFoundError or StoreUnavailableError before anything is sent.
  */
 export async function openTaskFeed(store: TaskStore, taskId: string, resumeAfter?: string): Promise<TaskFeed> {
   assertTaskId(taskId);
-  // events older than the capped stream's start are gone: such a watcher gets the state again instead
-  const after = resumeAfter !== undefined && compareEventIds(resumeAfter, await store.events.oldestKeptId(taskId)) >= 0 ? resumeAfter : undefined;
+  // events older than the capped list's start are gone: such a watcher gets the state again instead
+  const after = resumeAfter !== undefined && compareEventIds(resumeAfter, await store.events.trimmedThrough(taskId)) >= 0 ? resumeAfter : undefined;
   let buffer: TaskEventEntry[] = [];
   let onLive: ((entry: TaskEventEntry) => void) | undefined;
   const unwatch = await store.events.watch(taskId, (entry) => (onLive ? onLive(entry) : buffer.push(entry)));
@@ -69,7 +64,7 @@ export async function openTaskFeed(store: TaskStore, taskId: string, resumeAfter
       const newest = missed.at(-1)?.id ?? (await store.events.lastId(taskId));
       record = await store.get(taskId);
       for (const entry of missed) initial.push({ kind: 'event', id: entry.id, event: entry.event, ...(isFinalEvent(entry.event) ? { record: record ?? null } : {}) });
-      // an id from the future (not of this stream) must not hide the events still to come
+      // an id from the future (not of this task) must not hide the events still to come
       lastSent = compareEventIds(after, newest) > 0 ? newest : (missed.at(-1)?.id ?? after);
     }
     if (!record) throw new TaskNotFoundError(`no task ${taskId} (unknown, or expired after RESULT_EXPIRES)`);
@@ -133,7 +128,7 @@ export async function openTaskFeed(store: TaskStore, taskId: string, resumeAfter
   };
 }
 
-/** Every event after `after` (the stream is capped, so this is a page or two). */
+/** Every event after `after` (the list is capped, so this is a page or two). */
 async function readAfter(store: TaskStore, taskId: string, after: string): Promise<TaskEventEntry[]> {
   const all: TaskEventEntry[] = [];
   for (let cursor = after; ; ) {

@@ -3,7 +3,7 @@ import { EVENT_ID } from '../events/task-feed.js';
 
 /** Wire shapes of the task event streams (SSE and WebSocket). */
 
-const EventId = z.string().max(64).regex(EVENT_ID, 'an event id: <ms>-<seq> as sent in `id:`, or 0');
+const EventId = z.string().max(64).regex(EVENT_ID, 'an event id: the number sent in `id:`, or 0');
 
 export const TaskEventsHeaders = z.object({
   'last-event-id': EventId.optional().describe('Resume after this event id: the missed events are sent instead of the state'),
