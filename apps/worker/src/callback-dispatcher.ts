@@ -14,8 +14,8 @@ export interface CallbackDispatcherOptions {
   retryDelayMs: { base: number; max: number };
   /** how often due callbacks are looked for */
   intervalMs?: number;
-  /** callbacks delivered at once per worker */
-  batchSize?: number;
+  /** callbacks being delivered at once per worker */
+  maxInFlight?: number;
 }
 
 /** How much of a receiver's answer is read: only its status matters. */
@@ -46,9 +46,10 @@ export function callbackPayload(record: TaskRecord): Record<string, unknown> {
  */
 export function startCallbackDispatcher(options: CallbackDispatcherOptions): { close(): Promise<void> } {
   const { store, log } = options;
-  const intervalMs = options.intervalMs ?? 500;
-  const batchSize = options.batchSize ?? 20;
+  const intervalMs = options.intervalMs ?? 200;
+  const maxInFlight = options.maxInFlight ?? 32;
   const leaseMs = options.timeoutMs + 30_000;
+  const inFlight = new Set<Promise<void>>();
 
   async function deliver(id: string): Promise<void> {
     const record = await store.get(id);
@@ -81,11 +82,24 @@ export function startCallbackDispatcher(options: CallbackDispatcherOptions): { c
     }
   }
 
-  async function deliverDue(): Promise<void> {
-    const due = await store.claimDueCallbacks(batchSize, leaseMs);
-    await Promise.all(due.map((id) => deliver(id).catch((err: unknown) => log.warn({ err, task_id: id }, 'callback attempt not recorded; retried after its lease'))));
+  /** Claims only as many as there are free slots, and does not wait for them: a slow receiver holds one slot, not the round. */
+  async function claimDue(): Promise<void> {
+    const free = maxInFlight - inFlight.size;
+    if (free <= 0) return;
+    for (const id of await store.claimDueCallbacks(free, leaseMs)) {
+      const attempt = deliver(id)
+        .catch((err: unknown) => log.warn({ err, task_id: id }, 'callback attempt not recorded; retried after its lease'))
+        .finally(() => inFlight.delete(attempt));
+      inFlight.add(attempt);
+    }
   }
 
-  // close(): stops claiming; attempts under way finish (each bounded by the timeout)
-  return runPeriodically(intervalMs, deliverDue, (err) => log.warn({ err }, 'callback dispatch failed; will try again'));
+  const loop = runPeriodically(intervalMs, claimDue, (err) => log.warn({ err }, 'callback dispatch failed; will try again'));
+  return {
+    /** Stops claiming; attempts under way finish (each bounded by the timeout). */
+    async close() {
+      await loop.close();
+      await Promise.all(inFlight);
+    },
+  };
 }

@@ -107,6 +107,24 @@ describe('webhook callbacks (real receiver, RabbitMQ and Redis)', () => {
     await expect.poll(() => callbackOf(h!, failing.id), { timeout: 10_000 }).toMatchObject({ state: 'delivered', attempts: 1, last_status: 200 });
   });
 
+  it('does not let a receiver that never answers hold up the callbacks of other tasks', async () => {
+    const hanging = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    receiver = await startReceiver(() => 204);
+    try {
+      h = await startWorkerHarness({ ...FAST_RETRIES, WEBHOOK_TIMEOUT: '5' });
+      await h.startWorker({ concurrency: 1 });
+      const slow = await h.submit({ task: 'demo.echo', callback_url: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hook` });
+      await h.waitForStatus(slow.id, ['succeeded']);
+      const fast = await h.submit({ task: 'demo.echo', callback_url: receiver.url });
+      await expect.poll(() => callbackOf(h!, fast.id), { timeout: 10_000 }).toMatchObject({ state: 'delivered' });
+      expect(await callbackOf(h, slow.id)).toMatchObject({ state: 'pending', attempts: 0 }); // its first attempt is still waiting
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise((resolve) => hanging.close(resolve));
+    }
+  });
+
   it('checks the address again at delivery: a callback whose host resolves to loopback is refused without a request', async () => {
     receiver = await startReceiver(() => 204);
     // the worker does not allow private addresses; the record is written directly, as if the name had resolved elsewhere at submit
