@@ -64,6 +64,36 @@ describe('celerity CLI (spawned processes)', () => {
     expect(proc.output()).toContain('shutdown complete');
   });
 
+  it('streams a task run by a worker process from another API replica than the one it was submitted to (Redis pub/sub)', async () => {
+    ns = testNamespace();
+    const [port1, port2] = [await freePort(), await freePort()];
+    const env = { NAMESPACE: ns, RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1' };
+    const api1 = celerity(['api'], { ...env, PORT: String(port1) });
+    const api2 = celerity(['api'], { ...env, PORT: String(port2) });
+    const worker = celerity(['worker'], env);
+    running.push(api1, api2, worker);
+    for (const port of [port1, port2]) {
+      await waitFor(() => fetch(`http://127.0.0.1:${port}/health`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 15_000, what: `the API on ${port}` });
+    }
+    await waitFor(() => (worker.output().includes('worker started') ? true : undefined), { what: 'the worker' });
+
+    const submitted = await fetch(`http://127.0.0.1:${port1}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ task: 'demo.countdown', input: { steps: 3, step_ms: 300 } }),
+    });
+    const { id } = (await submitted.json()) as { id: string };
+    // the stream ends by itself after the final status, so the whole body can be read
+    const text = await (await fetch(`http://127.0.0.1:${port2}/tasks/${id}/events`)).text();
+    const events = text
+      .split('\n\n')
+      .filter((block) => block.includes('data: '))
+      .map((block) => ({ event: /^event: (.+)$/m.exec(block)?.[1], data: JSON.parse(/^data: (.+)$/m.exec(block)![1]!) as Record<string, unknown> }));
+    expect(events[0]!.event).toBe('state');
+    expect(events.filter((e) => e.event === 'progress').map((e) => e.data.percent)).toEqual(expect.arrayContaining([67, 100]));
+    expect(events.at(-1)).toMatchObject({ event: 'status', data: { status: 'succeeded', record: { result: { steps: 3 } } } });
+  });
+
   it('runs a task again on another worker when its worker is killed mid-task; a task that keeps killing workers ends failed and dead-lettered', async () => {
     ns = testNamespace();
     const port = await freePort();
