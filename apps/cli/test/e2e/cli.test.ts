@@ -140,8 +140,9 @@ describe('celerity CLI (spawned processes)', () => {
   it('runs a task acked at start (longer than consumer_timeout allows) again when its worker is killed and its lease runs out', async () => {
     ns = testNamespace();
     const port = await freePort();
-    // a 2 s consumer timeout makes a 5 s time limit "long": acked at start, guarded by a 2 s lease
-    const env = { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1', BROKER_CONSUMER_TIMEOUT: '2', TASK_LEASE: '2' };
+    // a 2 s consumer timeout makes a 5 s time limit "long": acked at start, guarded by a 3 s lease
+    // (renewed every second, so a loaded machine's event-loop lag cannot let it run out while the worker lives)
+    const env = { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1', BROKER_CONSUMER_TIMEOUT: '2', TASK_LEASE: '3' };
     const api = celerity(['api'], env);
     const first = celerity(['worker'], env);
     running.push(api, first);
@@ -163,9 +164,10 @@ describe('celerity CLI (spawned processes)', () => {
       const r = await record();
       return r.status === 'succeeded' ? r : undefined;
     }, { timeoutMs: 15_000, what: 'the leased task to run again and succeed' });
-    expect(done.attempts).toBe(2);
-    expect(done.worker).not.toBe(firstRun.worker);
-    expect(second.output()).toContain('lease ran out (worker gone): tasks rescheduled');
+    const story = `first worker:\n${first.output()}\nsecond worker:\n${second.output()}`;
+    expect(done.attempts, story).toBe(2);
+    expect(done.worker, story).not.toBe(firstRun.worker);
+    expect(second.output(), story).toContain('lease ran out (worker gone): tasks rescheduled');
   });
 
   it('says in one line what to do when RabbitMQ is unreachable, and exits 1', async () => {
