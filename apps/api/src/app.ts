@@ -12,6 +12,7 @@ import { healthRoutes } from './routes/health.js';
 import { taskEventRoutes } from './routes/task-events.js';
 import { taskEventWsRoutes } from './routes/task-events-ws.js';
 import { taskRoutes } from './routes/tasks.js';
+import { createWatchTokens } from './watch-tokens.js';
 
 
 const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -72,8 +73,10 @@ export async function buildApp(deps: ApiDeps) {
   });
 
   const apiKeys = deps.config.API_KEYS ?? [];
+  const watchTokens = createWatchTokens(apiKeys);
+  app.decorateRequest('watchScope', null);
   if (apiKeys.length > 0) {
-    const check = createApiKeyCheck(apiKeys);
+    const check = createApiKeyCheck(apiKeys, watchTokens);
     app.addHook('onRequest', async (request) => check(request));
   }
   app.addHook('onSend', async (request, reply) => {
@@ -92,7 +95,7 @@ export async function buildApp(deps: ApiDeps) {
 
   await app.register(healthRoutes(deps, deps.isDraining ?? (() => false)));
   await app.register(taskRoutes(deps));
-  await app.register(taskEventRoutes(deps));
+  await app.register(taskEventRoutes(deps, watchTokens));
   await app.register(taskEventWsRoutes(deps));
   await app.register(deadLetterRoutes(deps));
   // the store's event subscriber connection is opened on the first watch; it must not outlive the app

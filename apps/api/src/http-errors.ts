@@ -7,6 +7,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   MALFORMED_TASK_ID: 400,
   MALFORMED_DEAD_LETTER_ID: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   TASK_NOT_FOUND: 404,
   DEAD_LETTER_NOT_FOUND: 404,
   DEAD_LETTER_NOT_RETRYABLE: 409,
@@ -34,6 +35,7 @@ export interface Problem {
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
   413: 'Content Too Large',

@@ -76,6 +76,10 @@ export class CallbackNotRetryableError extends AppError {
 export class UnauthorizedError extends AppError {
   readonly code = 'UNAUTHORIZED';
 }
+/** Authenticated, but not for this: a watch token used for a task it does not cover. */
+export class ForbiddenError extends AppError {
+  readonly code = 'FORBIDDEN';
+}
 
 export class BrokerUnavailableError extends AppError {
   readonly code = 'BROKER_UNAVAILABLE';

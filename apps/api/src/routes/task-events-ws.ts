@@ -53,12 +53,19 @@ export function taskEventWsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             trace_id: String(request.id),
           }),
         ),
-      wsHandler: (socket, request) => serveSocket(socket, deps, limits, request.log),
+      wsHandler: (socket, request) => serveSocket(socket, deps, limits, request.log, request.watchScope),
     });
   };
 }
 
-function serveSocket(socket: WebSocket, deps: ApiDeps, limits: { maxSubscriptions: number; heartbeatMs: number }, log: FastifyBaseLogger): void {
+function serveSocket(
+  socket: WebSocket,
+  deps: ApiDeps,
+  limits: { maxSubscriptions: number; heartbeatMs: number },
+  log: FastifyBaseLogger,
+  /** the task ids a watch token allows, null with an API key (or auth off) */
+  scope: ReadonlySet<string> | null,
+): void {
   const subscriptions = new Map<string, Subscription>();
 
   const send = (frame: object) => {
@@ -77,6 +84,7 @@ function serveSocket(socket: WebSocket, deps: ApiDeps, limits: { maxSubscription
   };
 
   const subscribe = async (taskId: string) => {
+    if (scope && !scope.has(taskId)) return error('FORBIDDEN', `this access_token does not cover task ${taskId}`, taskId);
     if (subscriptions.has(taskId)) drop(taskId); // subscribing again starts over with a fresh state
     else if (subscriptions.size >= limits.maxSubscriptions) {
       return error('TOO_MANY_SUBSCRIPTIONS', `at most ${limits.maxSubscriptions} tasks per connection; unsubscribe some first`, taskId);

@@ -1,9 +1,11 @@
+import { assertTaskId, ForbiddenError } from '@celerity/core';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
 import { openSse, type SseWriter } from '../events/sse.js';
 import { openTaskFeed, type FeedItem } from '../events/task-feed.js';
-import { SSE_DESCRIPTION, TaskEventsHeaders, TaskEventsQuery } from '../schemas/task-events.js';
+import { SSE_DESCRIPTION, TaskEventsHeaders, TaskEventsQuery, WatchTokenBody, WatchTokenSchema } from '../schemas/task-events.js';
+import type { WatchTokens } from '../watch-tokens.js';
 import { ProblemSchema, TaskIdParams } from '../schemas/tasks.js';
 
 export const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -15,10 +17,34 @@ function write(sse: SseWriter, taskId: string, item: FeedItem): void {
   else sse.send(item.id, item.event.type, { task_id: taskId, ...item.event, ...(item.record !== undefined ? { record: item.record } : {}) });
 }
 
-/** GET /tasks/:id/events: Server-Sent Events of one task's status and progress changes. */
-export function taskEventRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+/** A request that came with a watch token may follow only the tasks the token names. */
+export function assertWatchable(scope: ReadonlySet<string> | null, taskId: string): void {
+  if (scope && !scope.has(taskId)) throw new ForbiddenError(`this access_token does not cover task ${taskId}`);
+}
+
+/** GET /tasks/:id/events: Server-Sent Events of one task's status and progress changes; POST /events/tokens. */
+export function taskEventRoutes(deps: ApiDeps, watchTokens: WatchTokens): FastifyPluginAsyncZod {
   const heartbeatMs = deps.eventsHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   return async (app) => {
+    app.post(
+      '/events/tokens',
+      {
+        schema: {
+          tags: ['events'],
+          summary: 'Issue a watch token for browsers',
+          description:
+            'Call it from your backend with an API key; give the token to the browser, which passes it as `?access_token=` to GET /tasks/{id}/events (EventSource) or the WebSocket. It opens only those two, only for the task ids named, until it expires. Signed with a key derived from API_KEYS: every replica accepts it, and rotating the keys revokes it.',
+          body: WatchTokenBody,
+          response: { 201: WatchTokenSchema, ...problems(400, 401) },
+        },
+      },
+      async (request, reply) => {
+        const ids = [...new Set(request.body.task_ids)];
+        for (const id of ids) assertTaskId(id);
+        return reply.code(201).send({ ...watchTokens.issue(ids, request.body.ttl_seconds), task_ids: ids });
+      },
+    );
+
     // open streams never finish by themselves, so closing the app would wait for them forever
     const streams = new Set<SseWriter>();
     app.addHook('preClose', async () => {
@@ -38,12 +64,13 @@ export function taskEventRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           response: {
             200: { description: 'text/event-stream (see above)', content: { 'text/event-stream': { schema: z.string() } } },
             204: z.null().describe('Resumed after the final status: nothing more will come'),
-            ...problems(400, 401, 404, 503),
+            ...problems(400, 401, 403, 404, 503),
           },
         },
       },
       async (request, reply) => {
         const taskId = request.params.id;
+        assertWatchable(request.watchScope, taskId);
         const after = request.headers['last-event-id'] ?? request.query.last_event_id;
         // everything that can fail with a problem+json happens here, before the stream starts
         const feed = await openTaskFeed(deps.store, taskId, after);

@@ -9,9 +9,26 @@ export const TaskEventsHeaders = z.object({
   'last-event-id': EventId.optional().describe('Resume after this event id: the missed events are sent instead of the state'),
 });
 
+const AccessToken = z.string().max(100_000).describe('A watch token (POST /events/tokens) instead of an API key, for browsers');
+
 export const TaskEventsQuery = z
-  .object({ last_event_id: EventId.optional().describe('Same as the Last-Event-ID header, for clients that cannot set headers (the header wins)') })
+  .object({
+    last_event_id: EventId.optional().describe('Same as the Last-Event-ID header, for clients that cannot set headers (the header wins)'),
+    access_token: AccessToken.optional(),
+  })
   .strict();
+
+export const WatchTokenBody = z
+  .object({
+    task_ids: z.array(z.string().max(100)).min(1).max(1_000).describe('The tasks the token may follow'),
+    ttl_seconds: z.int().min(1).max(86_400).default(900).describe('How long the token is valid (default 15 min)'),
+  })
+  .strict()
+  .meta({ id: 'WatchTokenRequest' });
+
+export const WatchTokenSchema = z
+  .object({ token: z.string(), expires_at: z.string(), task_ids: z.array(z.string()) })
+  .meta({ id: 'WatchToken', description: 'Pass as `?access_token=` to GET /tasks/{id}/events or the WebSocket' });
 
 export const SSE_DESCRIPTION = [
   'A `text/event-stream` of the task\'s changes; works from any API replica.',
@@ -21,11 +38,12 @@ export const SSE_DESCRIPTION = [
   '- A final status (succeeded, failed, timed_out, cancelled) carries the finished record (result decoded) as `data.record`, and the stream ends after it.',
   '- A `: heartbeat` comment line keeps idle connections open.',
   '- 204 when resuming after the final status: the client has seen everything (EventSource stops reconnecting).',
+  '- Auth: an API key, or for browsers (EventSource sends no headers) `?access_token=` from POST /events/tokens, which covers only the task ids it names (403 otherwise).',
   '- Errors before the stream starts are problem+json: 400 malformed id or Last-Event-ID, 404 unknown or expired task.',
 ].join('\n');
 
 export const WS_DESCRIPTION = [
-  'Upgrade to a WebSocket (send `X-API-Key` or `Authorization: Bearer` with the upgrade request): one connection follows many tasks. JSON text frames.',
+  'Upgrade to a WebSocket (send `X-API-Key` or `Authorization: Bearer` with the upgrade request, or from a browser `?access_token=` from POST /events/tokens, which allows only the task ids it names: others are answered with a FORBIDDEN error frame): one connection follows many tasks. JSON text frames.',
   '',
   '- Client: `{"type":"subscribe","ids":["<task id>", ...]}`, `{"type":"unsubscribe","ids":[...]}`.',
   '- Server, for each subscribed id: `{"type":"state","task_id","event_id","record"}`, or `{"type":"error","task_id","code":"TASK_NOT_FOUND"|"MALFORMED_TASK_ID"|"TOO_MANY_SUBSCRIPTIONS","message"}`.',

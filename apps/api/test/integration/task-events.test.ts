@@ -174,6 +174,45 @@ describe('GET /tasks/:id/events (SSE)', () => {
     expect(await allowed.next()).toMatchObject({ event: 'state', data: { id } });
   });
 
+  it('lets a browser follow tasks with a watch token instead of the API key: only the tasks it names, only until it expires', async () => {
+    const base = await listen({ API_KEYS: 'k1' });
+    const [mine, other] = [await submit(h!, { 'x-api-key': 'k1' }), await submit(h!, { 'x-api-key': 'k1' })];
+    const issue = (payload: object, headers: Record<string, string> = { 'x-api-key': 'k1' }) =>
+      h!.app.inject({ method: 'POST', url: '/events/tokens', payload, headers });
+    expect((await issue({ task_ids: [mine] }, {})).statusCode).toBe(401); // issuing one needs the API key
+    const issued = await issue({ task_ids: [mine], ttl_seconds: 60 });
+    expect(issued.statusCode).toBe(201);
+    const { token, expires_at, task_ids } = issued.json();
+    expect(task_ids).toEqual([mine]);
+    expect(Date.parse(expires_at) - Date.now()).toBeLessThanOrEqual(60_000);
+
+    const allowed = await sse(`${base}/tasks/${mine}/events?access_token=${token}`);
+    expect(await allowed.next()).toMatchObject({ event: 'state', data: { id: mine } });
+    const forbidden = await sse(`${base}/tasks/${other}/events?access_token=${token}`);
+    expect(forbidden.status).toBe(403);
+    expect(JSON.parse(await forbidden.text())).toMatchObject({ code: 'FORBIDDEN' });
+    // a watch token opens the event streams only
+    expect((await h!.app.inject({ method: 'GET', url: `/tasks/${mine}?access_token=${token}` })).statusCode).toBe(401);
+    const tampered = await sse(`${base}/tasks/${mine}/events?access_token=${token.slice(0, -2)}xx`);
+    expect(tampered.status).toBe(401);
+
+    const expired = (await issue({ task_ids: [mine], ttl_seconds: 1 })).json().token;
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const late = await sse(`${base}/tasks/${mine}/events?access_token=${expired}`);
+    expect(late.status).toBe(401);
+    expect(JSON.parse(await late.text())).toMatchObject({ detail: expect.stringContaining('expired') });
+
+    const socket = await ws(`${base.replace('http', 'ws')}/tasks/events/ws?access_token=${token}`);
+    socket.send({ type: 'subscribe', ids: [mine, other] });
+    const answers = [await socket.next(), await socket.next()];
+    expect(answers).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'state', task_id: mine }),
+        expect.objectContaining({ type: 'error', task_id: other, code: 'FORBIDDEN' }),
+      ]),
+    );
+  });
+
   it('stops watching when the client disconnects, and closing the app ends open streams', async () => {
     const base = await listen();
     const [a, b] = [await submit(h!), await submit(h!)];
