@@ -1,7 +1,10 @@
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import { forbiddenRange } from './address-policy.js';
-import { CallbackUrlRefusedError, refusedAddress } from './errors.js';
+import { CallbackUrlRefusedError, DnsUnavailableError, refusedAddress } from './errors.js';
+
+/** Resolver answers that say "not now" rather than "no such name". */
+const TEMPORARY_DNS_ERRORS = new Set(['EAI_AGAIN', 'ETIMEOUT', 'ESERVFAIL', 'ECONNREFUSED', 'EREFUSED']);
 
 export const MAX_CALLBACK_URL_LENGTH = 2048;
 
@@ -73,6 +76,9 @@ export async function checkCallbackUrl(url: string, options: CheckCallbackUrlOpt
     addresses = await (options.lookup ?? systemLookup)(host, { all: true });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && TEMPORARY_DNS_ERRORS.has(code)) {
+      throw new DnsUnavailableError(`could not resolve the callback_url host ${host} right now (${code}); try again`, { cause: err });
+    }
     throw new CallbackUrlRefusedError(`callback_url host ${host} does not resolve${typeof code === 'string' ? ` (${code})` : ''}`, { cause: err });
   }
   if (addresses.length === 0) throw new CallbackUrlRefusedError(`callback_url host ${host} does not resolve to any address`);

@@ -9,6 +9,12 @@ export class CallbackUrlRefusedError extends AppError {
   readonly code = 'CALLBACK_URL_REFUSED';
 }
 
+/** The resolver could not answer for now (not "no such name"): try the submit again later (HTTP 503). */
+export class DnsUnavailableError extends AppError {
+  readonly code = 'DNS_UNAVAILABLE';
+  override readonly retryable = true;
+}
+
 /** How a refused address is named in messages; unknown ipaddr.js range names are shown as they are. */
 const RANGE_WORDS: Record<string, string> = {
   loopback: 'loopback',

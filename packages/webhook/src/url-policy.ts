@@ -4,4 +4,4 @@
  */
 export { isForbiddenAddress } from './address-policy.js';
 export { checkCallbackUrl, MAX_CALLBACK_URL_LENGTH, type CheckCallbackUrlOptions, type LookupFn } from './callback-url.js';
-export { CallbackUrlRefusedError } from './errors.js';
+export { CallbackUrlRefusedError, DnsUnavailableError } from './errors.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallbackUrlRefusedError, checkCallbackUrl, type LookupFn } from '../../src/index.js';
+import { CallbackUrlRefusedError, checkCallbackUrl, DnsUnavailableError, type LookupFn } from '../../src/index.js';
 
 const resolvesTo =
   (...addresses: string[]): LookupFn =>
@@ -80,6 +80,15 @@ describe('checkCallbackUrl', () => {
     const err = await refusal(checkCallbackUrl('https://nope.invalid/x', { allowPrivate: false, lookup: notFound }));
     expect(err.message).toBe('callback_url host nope.invalid does not resolve (ENOTFOUND)');
     await refusal(checkCallbackUrl('https://empty.example/x', { allowPrivate: false, lookup: resolvesTo() }));
+  });
+
+  it('answers a resolver that cannot answer now (EAI_AGAIN) with a retryable error, not a refusal', async () => {
+    const unavailable: LookupFn = async (hostname) => {
+      throw Object.assign(new Error(`getaddrinfo EAI_AGAIN ${hostname}`), { code: 'EAI_AGAIN' });
+    };
+    const err = await checkCallbackUrl('https://hooks.example.com/x', { allowPrivate: false, lookup: unavailable }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DnsUnavailableError);
+    expect(err).toMatchObject({ code: 'DNS_UNAVAILABLE', retryable: true });
   });
 
   it('classifies IP literals directly, without a lookup', async () => {
