@@ -54,7 +54,7 @@ export function startCallbackDispatcher(options: CallbackDispatcherOptions): { c
   async function deliver(id: string): Promise<void> {
     const record = await store.get(id);
     if (!record?.callback) {
-      await store.recordCallbackAttempt(id, { state: 'failed', lastStatus: null, lastError: 'task record expired' });
+      await store.callbacks.recordAttempt(id, { state: 'failed', lastStatus: null, lastError: 'task record expired' });
       return;
     }
     const ids = { task_id: id, trace_id: record.trace_id, callback_url: record.callback.url };
@@ -70,14 +70,14 @@ export function startCallbackDispatcher(options: CallbackDispatcherOptions): { c
     });
     const attempts = record.callback.attempts + 1;
     if (attempt.delivered) {
-      await store.recordCallbackAttempt(id, { state: 'delivered', lastStatus: attempt.status, lastError: null });
+      await store.callbacks.recordAttempt(id, { state: 'delivered', lastStatus: attempt.status, lastError: null });
       log.info({ ...ids, attempts, status: attempt.status, duration_ms: attempt.durationMs }, 'callback delivered');
     } else if (attempts >= options.maxAttempts) {
-      await store.recordCallbackAttempt(id, { state: 'failed', lastStatus: attempt.status, lastError: attempt.error });
+      await store.callbacks.recordAttempt(id, { state: 'failed', lastStatus: attempt.status, lastError: attempt.error });
       log.error({ ...ids, attempts, status: attempt.status, error: attempt.error }, 'callback failed; giving up (POST /tasks/:id/callback/retry sends it again)');
     } else {
       const delayMs = webhookRetryDelayMs(attempts, options.retryDelayMs.base, options.retryDelayMs.max);
-      await store.recordCallbackAttempt(id, { state: 'pending', lastStatus: attempt.status, lastError: attempt.error, nextAttemptAt: new Date(Date.now() + delayMs) });
+      await store.callbacks.recordAttempt(id, { state: 'pending', lastStatus: attempt.status, lastError: attempt.error, nextAttemptAt: new Date(Date.now() + delayMs) });
       log.warn({ ...ids, attempts, status: attempt.status, error: attempt.error, retry_in_ms: Math.round(delayMs) }, 'callback not delivered; will retry');
     }
   }
@@ -86,7 +86,7 @@ export function startCallbackDispatcher(options: CallbackDispatcherOptions): { c
   async function claimDue(): Promise<void> {
     const free = maxInFlight - inFlight.size;
     if (free <= 0) return;
-    for (const id of await store.claimDueCallbacks(free, leaseMs)) {
+    for (const id of await store.callbacks.claimDue(free, leaseMs)) {
       const attempt = deliver(id)
         .catch((err: unknown) => log.warn({ err, task_id: id }, 'callback attempt not recorded; retried after its lease'))
         .finally(() => inFlight.delete(attempt));

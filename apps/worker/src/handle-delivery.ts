@@ -47,7 +47,7 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
   const parsed = parseMessage(delivery.body);
   if (!parsed) {
     // kept as a dead letter before the ack; if Redis is down the handler throws and the message is requeued
-    const deadLetterId = await deps.store.deadLetterMessage(delivery.queue, delivery.body, {
+    const deadLetterId = await deps.store.deadLetters.addMessage(delivery.queue, delivery.body, {
       type: 'MALFORMED_MESSAGE',
       message: 'the message is not a task: expected JSON {id, task, trace_id}',
       retryable: false,

@@ -2,3 +2,5 @@ export * from './keys.js';
 export * from './redis.js';
 export * from './task-store.js';
 export * from './task-events.js';
+export * from './callbacks.js';
+export * from './dead-letters.js';

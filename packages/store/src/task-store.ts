@@ -3,8 +3,6 @@ import {
   canTransition,
   connectOrExplain,
   type Config,
-  type DeadLetter,
-  type DeadLetterReason,
   type Logger,
   decodeResult,
   TASK_STATUSES,
@@ -18,18 +16,17 @@ import {
 import { createKeys, type Keys } from './keys.js';
 import { guard } from './guard.js';
 import { createRedis } from './redis.js';
+import { createCallbacks } from './callbacks.js';
+import { createDeadLetters } from './dead-letters.js';
 import { createTaskEvents } from './task-events.js';
 import {
-  CALLBACK_ATTEMPT_SCRIPT,
   CANCEL_SCRIPT,
-  CLAIM_CALLBACKS_SCRIPT,
   CLAIM_DUE_SCRIPT,
   FINISH_SCRIPT,
   PROGRESS_SCRIPT,
   REAP_LEASES_SCRIPT,
   RELEASE_DUE_SCRIPT,
   RELEASE_SCRIPT,
-  RETRY_CALLBACK_SCRIPT,
   RETRY_SCRIPT,
   START_SCRIPT,
 } from './scripts.js';
@@ -87,9 +84,6 @@ export interface DueTask {
   trace_id: string;
 }
 
-/** The most of an unparseable message kept in its dead letter: enough to see what it was. */
-const DEAD_BODY_BYTES = 64 * 1024;
-
 /** How many index entries one list request examines at most, so a rare filter cannot scan everything. */
 const LIST_SCAN_BUDGET = 2_000;
 const LIST_PAGE = 200;
@@ -110,9 +104,6 @@ type Scripts = Redis & {
   celerityRetry(key: string, scheduled: string, eta: string, etaMs: number, error: string, from: string, id: string, at: string): Promise<string>;
   celerityClaimDue(scheduled: string, nowMs: number, leaseUntilMs: number, limit: number, taskPrefix: string, at: string): Promise<string[]>;
   celerityReleaseDue(scheduled: string, leaseUntilMs: number, ...ids: string[]): Promise<number>;
-  celerityClaimCallbacks(callbacks: string, nowMs: number, leaseUntilMs: number, limit: number): Promise<string[]>;
-  celerityCallbackAttempt(key: string, callbacks: string, id: string, state: string, lastStatus: string, lastError: string, nextMs: number): Promise<string>;
-  celerityRetryCallback(key: string, callbacks: string, id: string, nowMs: number): Promise<string>;
 };
 
 export type TaskStore = ReturnType<typeof createTaskStore>;
@@ -127,6 +118,10 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
     keys,
     /** status and progress events of tasks, for watchers */
     events: createTaskEvents(client, keys),
+    /** tasks that ended without success, and messages that were not tasks */
+    deadLetters: createDeadLetters(client, keys),
+    /** webhook deliveries of finished tasks */
+    callbacks: createCallbacks(client, keys),
 
     /** Writes new records in one transaction (single or batch); the index makes them listable. */
     async createRecords(tasks: readonly NewTask[], createdAt = new Date()): Promise<TaskRecord[]> {
@@ -251,42 +246,6 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
       return { rescheduled, lost };
     },
 
-    /** Keeps a message that is not a task (unparseable) where an operator can see it. */
-    async deadLetterMessage(queue: string, body: Buffer, error: ErrorPayload): Promise<string> {
-      const kept = body.subarray(0, DEAD_BODY_BYTES).toString('utf8');
-      const id = await guard(
-        redis.xadd(keys.deadLetters, '*', 'reason', 'malformed', 'queue', queue, 'body', kept, 'error', JSON.stringify(error), 'at', new Date().toISOString()),
-      );
-      return id!;
-    },
-
-    /** Dead letters, newest first; `cursor` is the last id of the previous page. */
-    async listDeadLetters(query: { limit: number; cursor?: string | undefined }): Promise<{ items: DeadLetter[]; next_cursor: string | null; total: number }> {
-      const upper = query.cursor ? `(${query.cursor}` : '+';
-      const [entries, total] = await Promise.all([
-        guard(redis.xrevrange(keys.deadLetters, upper, '-', 'COUNT', query.limit)),
-        guard(redis.xlen(keys.deadLetters)),
-      ]);
-      const items = entries.map(([id, fields]) => toDeadLetter(id, fields));
-      return { items, next_cursor: items.length === query.limit ? items.at(-1)!.id : null, total };
-    },
-
-    async getDeadLetter(id: string): Promise<DeadLetter | undefined> {
-      const [entry] = await guard(redis.xrange(keys.deadLetters, id, id));
-      return entry ? toDeadLetter(entry[0], entry[1]) : undefined;
-    },
-
-    /** true when it was there */
-    async deleteDeadLetter(id: string): Promise<boolean> {
-      return (await guard(redis.xdel(keys.deadLetters, id))) === 1;
-    },
-
-    /** Removes every dead letter; returns how many there were. */
-    async purgeDeadLetters(): Promise<number> {
-      const replies = await guard(redis.multi().xlen(keys.deadLetters).del(keys.deadLetters).exec());
-      return Number(replies?.[0]?.[1] ?? 0);
-    },
-
     async cancel(id: string, terminate: boolean): Promise<CancelResult> {
       const at = new Date().toISOString();
       const reply = await guard(redis.celerityCancel(keys.task(id), keys.control, id, at, ttl, terminate ? '1' : '0', FROM.cancelled));
@@ -314,34 +273,6 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
     /** Forgets claimed tasks once their messages are confirmed (unless rescheduled meanwhile). */
     async releaseDue(ids: readonly string[], leaseUntilMs: number): Promise<void> {
       if (ids.length > 0) await guard(redis.celerityReleaseDue(keys.scheduled, leaseUntilMs, ...ids));
-    },
-
-    /** Claims up to `limit` callbacks that are due, for `leaseMs` (see CLAIM_CALLBACKS_SCRIPT). */
-    async claimDueCallbacks(limit: number, leaseMs: number, now = Date.now()): Promise<string[]> {
-      return guard(redis.celerityClaimCallbacks(keys.callbacks, now, now + leaseMs, limit));
-    },
-
-    /** Records one delivery attempt; `nextAttemptAt` schedules the next one while the state stays pending. */
-    async recordCallbackAttempt(
-      id: string,
-      attempt: { state: TaskCallback['state']; lastStatus: number | null; lastError: string | null; nextAttemptAt?: Date },
-    ): Promise<void> {
-      await guard(
-        redis.celerityCallbackAttempt(
-          keys.task(id),
-          keys.callbacks,
-          id,
-          attempt.state,
-          attempt.lastStatus === null ? '' : String(attempt.lastStatus),
-          attempt.lastError ?? '',
-          attempt.nextAttemptAt?.getTime() ?? 0,
-        ),
-      );
-    },
-
-    /** Delivers a failed callback again (POST /tasks/:id/callback/retry); see RETRY_CALLBACK_SCRIPT for the answers. */
-    async retryCallback(id: string): Promise<'ok' | 'missing' | 'none' | TaskCallback['state']> {
-      return guard(redis.celerityRetryCallback(keys.task(id), keys.callbacks, id, Date.now())) as Promise<'ok' | 'missing' | 'none' | TaskCallback['state']>;
     },
 
     /**
@@ -455,9 +386,6 @@ function defineScripts(client: Redis): Scripts {
     client.defineCommand('celerityRetry', { numberOfKeys: 2, lua: RETRY_SCRIPT });
     client.defineCommand('celerityClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE_SCRIPT });
     client.defineCommand('celerityReleaseDue', { numberOfKeys: 1, lua: RELEASE_DUE_SCRIPT });
-    client.defineCommand('celerityClaimCallbacks', { numberOfKeys: 1, lua: CLAIM_CALLBACKS_SCRIPT });
-    client.defineCommand('celerityCallbackAttempt', { numberOfKeys: 2, lua: CALLBACK_ATTEMPT_SCRIPT });
-    client.defineCommand('celerityRetryCallback', { numberOfKeys: 2, lua: RETRY_CALLBACK_SCRIPT });
   }
   return scripts;
 }
@@ -500,34 +428,6 @@ function toRecord(f: Record<string, Buffer>): TaskRecord {
 
 function newCallback(url: string): TaskCallback {
   return { url, state: 'pending', attempts: 0, last_status: null, last_error: null };
-}
-
-/** A dead-letter stream entry (flat field list) as served. */
-function toDeadLetter(id: string, flat: string[]): DeadLetter {
-  const f = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
-  const str = (name: string): string | null => (f.get(name) ? f.get(name)! : null);
-  const num = (name: string): number | null => (f.get(name) ? Number(f.get(name)) : null);
-  const json = <T>(name: string): T | null => (f.get(name) ? (JSON.parse(f.get(name)!) as T) : null);
-  return {
-    id,
-    reason: (str('reason') ?? 'failed') as DeadLetterReason,
-    dead_lettered_at: str('at') ?? new Date(Number(id.split('-')[0])).toISOString(),
-    queue: str('queue') ?? '',
-    error: json<ErrorPayload>('error'),
-    task_id: str('task_id'),
-    task: str('task'),
-    priority: num('priority'),
-    attempts: num('attempts'),
-    trace_id: str('trace_id'),
-    input: json('input'),
-    max_retries: num('max_retries'),
-    time_limit: num('time_limit'),
-    soft_time_limit: num('soft_time_limit'),
-    metadata: json('metadata'),
-    callback_url: json<{ url: string }>('callback')?.url ?? null,
-    body: str('body'),
-  };
 }
 
 /** Redis and the task store as the configuration describes them; an unreachable Redis at start-up is one clear line. */

@@ -45,7 +45,7 @@ export function deadLetterRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         if (request.query.cursor) assertDeadLetterId(request.query.cursor);
-        return deps.store.listDeadLetters(request.query);
+        return deps.store.deadLetters.list(request.query);
       },
     );
 
@@ -56,7 +56,7 @@ export function deadLetterRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         assertDeadLetterId(request.params.id);
-        const dead = await deps.store.getDeadLetter(request.params.id);
+        const dead = await deps.store.deadLetters.get(request.params.id);
         if (!dead) throw new DeadLetterNotFoundError(`no dead letter ${request.params.id}`);
         return dead;
       },
@@ -77,11 +77,11 @@ export function deadLetterRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { id } = request.params;
         assertDeadLetterId(id);
-        const dead = await deps.store.getDeadLetter(id);
+        const dead = await deps.store.deadLetters.get(id);
         if (!dead) throw new DeadLetterNotFoundError(`no dead letter ${id} (already re-submitted or deleted?)`);
         // the dead-letter id as idempotency key: a double click re-submits once
         const { record } = await deps.producer.submit(resubmission(dead), String(request.id), `dead-letter:${id}`);
-        await deps.store.deleteDeadLetter(id);
+        await deps.store.deadLetters.delete(id);
         request.log.info({ dead_letter_id: id, task_id: record.id, previous_task_id: dead.task_id, previous_trace_id: dead.trace_id }, 'dead letter re-submitted');
         return reply.code(202).header('location', `/tasks/${record.id}`).send(record);
       },
@@ -94,7 +94,7 @@ export function deadLetterRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         assertDeadLetterId(request.params.id);
-        if (!(await deps.store.deleteDeadLetter(request.params.id))) throw new DeadLetterNotFoundError(`no dead letter ${request.params.id}`);
+        if (!(await deps.store.deadLetters.delete(request.params.id))) throw new DeadLetterNotFoundError(`no dead letter ${request.params.id}`);
         return reply.code(204).send(null);
       },
     );
@@ -105,7 +105,7 @@ export function deadLetterRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         schema: { tags: ['dead letters'], summary: 'Purge every dead letter of this namespace', response: { 200: PurgeResultSchema, ...problems(401, 503) } },
       },
       async (request) => {
-        const purged = await deps.store.purgeDeadLetters();
+        const purged = await deps.store.deadLetters.purge();
         request.log.warn({ purged }, 'dead letters purged');
         return { purged };
       },

@@ -108,7 +108,7 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { id } = request.params;
         assertTaskId(id);
-        const outcome = await deps.store.retryCallback(id);
+        const outcome = await deps.store.callbacks.retry(id);
         if (outcome === 'missing') throw new TaskNotFoundError(`no task ${id}`);
         if (outcome === 'none') throw new CallbackNotRetryableError('this task has no callback_url');
         if (outcome !== 'ok') throw new CallbackNotRetryableError(`the callback is ${outcome}; only a failed one is sent again`);

@@ -52,7 +52,7 @@ describe('callback_url', () => {
     expect((await retry('nope')).statusCode).toBe(400);
 
     // what the worker records after the last attempt fails
-    await h.store.recordCallbackAttempt(withCallback.id, { state: 'failed', lastStatus: 500, lastError: 'HTTP 500' });
+    await h.store.callbacks.recordAttempt(withCallback.id, { state: 'failed', lastStatus: 500, lastError: 'HTTP 500' });
     const again = await retry(withCallback.id);
     expect(again.statusCode).toBe(202);
     expect(again.json().callback).toEqual({ url: 'https://93.184.216.34/hook', state: 'pending', attempts: 0, last_status: 500, last_error: 'HTTP 500' });

@@ -62,7 +62,7 @@ describe('dead letters', () => {
 
   it('keeps a message that is not a task: it can be read and deleted but not re-submitted', async () => {
     h = await startApiHarness();
-    const id = await h.store.deadLetterMessage('default', Buffer.from('garbage'), { type: 'MALFORMED_MESSAGE', message: 'not a task', retryable: false });
+    const id = await h.store.deadLetters.addMessage('default', Buffer.from('garbage'), { type: 'MALFORMED_MESSAGE', message: 'not a task', retryable: false });
     const dead = (await h.app.inject({ method: 'GET', url: `/dead-letters/${id}` })).json();
     expect(dead).toMatchObject({ reason: 'malformed', body: 'garbage', task: null, task_id: null });
 

@@ -102,8 +102,8 @@ describe('webhook callbacks (real receiver, RabbitMQ and Redis)', () => {
     expect(statuses.find((p) => p.id === cancelled.id)).toMatchObject({ status: 'cancelled' });
 
     accept = true;
-    expect(await h.store.retryCallback(failing.id)).toBe('ok');
-    expect(await h.store.retryCallback(failing.id)).toBe('pending');
+    expect(await h.store.callbacks.retry(failing.id)).toBe('ok');
+    expect(await h.store.callbacks.retry(failing.id)).toBe('pending');
     await expect.poll(() => callbackOf(h!, failing.id), { timeout: 10_000 }).toMatchObject({ state: 'delivered', attempts: 1, last_status: 200 });
   });
 

@@ -45,7 +45,7 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     await h.waitForStatus(timedOut.id, ['timed_out']);
     await h.waitForStatus(fine.id, ['succeeded']);
 
-    const { items, total } = await h.store.listDeadLetters({ limit: 10 });
+    const { items, total } = await h.store.deadLetters.list({ limit: 10 });
     expect(total).toBe(2);
     const byTask = new Map(items.map((d) => [d.task_id, d]));
     expect(byTask.get(exhausted.id)).toMatchObject({
@@ -292,7 +292,7 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
 function waitForDeadLetters(harness: WorkerHarness, count: number) {
   return waitFor(
     async () => {
-      const { items } = await harness.store.listDeadLetters({ limit: 100 });
+      const { items } = await harness.store.deadLetters.list({ limit: 100 });
       return items.length >= count ? items : undefined;
     },
     { what: `${count} dead letter(s)` },

@@ -124,7 +124,7 @@ describe('task store (real Redis)', () => {
     expect(await store.get(orphan!.id)).toMatchObject({ status: 'scheduled', attempts: 1 });
     expect((await store.claimDue(10, 1_000)).tasks.map((t) => t.id)).toEqual([orphan!.id]);
     expect(await store.get(poison!.id)).toMatchObject({ status: 'failed', error: { type: 'WORKER_LOST' } });
-    expect((await store.listDeadLetters({ limit: 10 })).items).toEqual([expect.objectContaining({ task_id: poison!.id, reason: 'worker_lost' })]);
+    expect((await store.deadLetters.list({ limit: 10 })).items).toEqual([expect.objectContaining({ task_id: poison!.id, reason: 'worker_lost' })]);
     expect(await store.get(live!.id)).toMatchObject({ status: 'running' });
     expect(await redis.zrange(store.keys.leases, 0, -1)).toEqual([live!.id]);
     expect(await store.reapExpiredLeases(100)).toEqual({ rescheduled: [], lost: [] });
