@@ -1,3 +1,4 @@
+import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
@@ -71,6 +72,18 @@ export async function buildApp(deps: ApiDeps) {
       socket.terminate();
     },
   });
+
+  // browser front ends on other origins (dashboards, progress bars); before auth, so preflights pass
+  const corsOrigins = deps.config.CORS_ORIGINS ?? [];
+  if (corsOrigins.length > 0) {
+    await app.register(fastifyCors, {
+      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['content-type', 'x-api-key', 'authorization', 'idempotency-key', 'x-trace-id', 'last-event-id'],
+      exposedHeaders: ['location', 'x-trace-id', 'retry-after', 'idempotent-replayed'],
+      maxAge: 600,
+    });
+  }
 
   const apiKeys = deps.config.API_KEYS ?? [];
   const watchTokens = createWatchTokens(apiKeys);

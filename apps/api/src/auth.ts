@@ -25,7 +25,8 @@ export function createApiKeyCheck(apiKeys: readonly string[], watchTokens: Watch
   const known = apiKeys.map(digest);
   return (request) => {
     const path = request.url.split('?', 1)[0] ?? '';
-    if (PUBLIC_PATHS.some((re) => re.test(path))) return;
+    // a CORS preflight never carries credentials (browsers strip them); it is answered by the CORS plugin
+    if (request.method === 'OPTIONS' || PUBLIC_PATHS.some((re) => re.test(path))) return;
     const accessToken = (request.query as Record<string, unknown> | undefined)?.access_token;
     if (typeof accessToken === 'string' && WATCH_PATHS.some((re) => re.test(path))) {
       request.watchScope = watchTokens.verify(accessToken);

@@ -5,7 +5,7 @@ import type { TaskStore } from '@celerity/store';
 
 /** What the HTTP app needs; main.ts (startApi) builds it, tests pass real ones of their own. */
 export interface ApiDeps {
-  config: Pick<Config, 'API_KEYS' | 'BODY_LIMIT' | 'BATCH_MAX_SIZE'>;
+  config: Pick<Config, 'API_KEYS' | 'BODY_LIMIT' | 'BATCH_MAX_SIZE'> & Partial<Pick<Config, 'CORS_ORIGINS'>>;
   log: Logger;
   store: TaskStore;
   broker: Broker;

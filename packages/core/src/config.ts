@@ -30,6 +30,8 @@ export const EnvSchema = z
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     API_KEYS: optionalCsv,
+    // browser origins allowed to call the API (CORS), e.g. https://app.example.com, or *; unset = none
+    CORS_ORIGINS: optionalCsv,
     JOBS_ROOT: z.string().min(1).default('examples/jobs'),
     CELERITY_CONFIG: z.string().min(1).optional(),
     RESULT_EXPIRES: z.coerce.number().int().positive().default(86_400),

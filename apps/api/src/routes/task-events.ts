@@ -85,7 +85,8 @@ export function taskEventRoutes(deps: ApiDeps, watchTokens: WatchTokens): Fastif
           return;
         }
         const sse = openSse(reply.raw, {
-          headers: { 'x-trace-id': String(request.id) },
+          // the reply's headers so far (CORS among them), since a hijacked reply writes its own
+          headers: { ...(reply.getHeaders() as Record<string, string>), 'x-trace-id': String(request.id) },
           heartbeatMs,
           onClose: () => {
             streams.delete(sse);

@@ -213,6 +213,27 @@ describe('GET /tasks/:id/events (SSE)', () => {
     );
   });
 
+  it('lets a browser on an allowed origin (CORS_ORIGINS) call the API and open the stream; others get no CORS headers', async () => {
+    const base = await listen({ API_KEYS: 'k1', CORS_ORIGINS: 'https://app.example.com' });
+    const id = await submit(h!, { 'x-api-key': 'k1' });
+    const preflight = await h!.app.inject({
+      method: 'OPTIONS',
+      url: '/events/tokens',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-api-key' },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(String(preflight.headers['access-control-allow-headers'])).toContain('x-api-key');
+
+    const { token } = (await h!.app.inject({ method: 'POST', url: '/events/tokens', payload: { task_ids: [id] }, headers: { 'x-api-key': 'k1', origin: 'https://app.example.com' } })).json();
+    const stream = await sse(`${base}/tasks/${id}/events?access_token=${token}`, { origin: 'https://app.example.com' });
+    expect(stream.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(await stream.next()).toMatchObject({ event: 'state' });
+
+    const elsewhere = await h!.app.inject({ method: 'GET', url: `/tasks/${id}`, headers: { 'x-api-key': 'k1', origin: 'https://evil.example' } });
+    expect(elsewhere.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
   it('stops watching when the client disconnects, and closing the app ends open streams', async () => {
     const base = await listen();
     const [a, b] = [await submit(h!), await submit(h!)];
