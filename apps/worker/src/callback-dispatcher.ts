@@ -1,4 +1,5 @@
-import type { Logger, TaskRecord } from '@celerity/core';
+import { isFinished, type Logger, type TaskRecord } from '@celerity/core';
+import type { WebhookPayload, WebhookTaskStatus } from '@celerity/sdk';
 import type { TaskStore } from '@celerity/store';
 import { deliverWebhook, webhookRetryDelayMs } from '@celerity/webhook';
 import { runPeriodically } from './periodic.js';
@@ -21,12 +22,12 @@ export interface CallbackDispatcherOptions {
 /** How much of a receiver's answer is read: only its status matters. */
 const MAX_RESPONSE_BYTES = 16 * 1024;
 
-/** The body of a callback (packages/sdk WebhookPayload). */
-export function callbackPayload(record: TaskRecord): Record<string, unknown> {
+/** The body of a callback, typed by the contract receivers verify against (@celerity/sdk). Only finished tasks are queued. */
+export function callbackPayload(record: TaskRecord & { finished_at: string }): WebhookPayload {
   return {
     id: record.id,
     task: record.task,
-    status: record.status,
+    status: record.status as WebhookTaskStatus,
     ...(record.status === 'succeeded' ? { result: record.result } : {}),
     error: record.error ? { type: record.error.type, message: record.error.message } : null,
     attempts: record.attempts,
@@ -53,14 +54,14 @@ export function startCallbackDispatcher(options: CallbackDispatcherOptions): { c
 
   async function deliver(id: string): Promise<void> {
     const record = await store.get(id);
-    if (!record?.callback) {
-      await store.callbacks.recordAttempt(id, { state: 'failed', lastStatus: null, lastError: 'task record expired' });
+    if (!record?.callback || !isFinished(record.status) || record.finished_at === null) {
+      await store.callbacks.forget(id); // the record expired (or was never finished): nothing to send
       return;
     }
     const ids = { task_id: id, trace_id: record.trace_id, callback_url: record.callback.url };
     const attempt = await deliverWebhook({
       url: record.callback.url,
-      body: JSON.stringify(callbackPayload(record)),
+      body: JSON.stringify(callbackPayload({ ...record, finished_at: record.finished_at })),
       secret: options.secret,
       eventId: record.id, // one final event per task: the same id on every attempt, for de-duplication
       traceId: record.trace_id,

@@ -35,7 +35,7 @@ export interface Delivery {
 }
 
 /** What the consumer decided; the broker carries it out on the delivery's own channel. */
-export type Outcome = { kind: 'ack' } | { kind: 'requeue' } | { kind: 'reject' };
+export type Outcome = { kind: 'ack' } | { kind: 'requeue' };
 
 export type DeliveryHandler = (delivery: Delivery) => Promise<Outcome>;
 
@@ -136,7 +136,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
     if (channel !== consumeChannel) return; // the channel died: the broker redelivers the message itself
     try {
       if (outcome.kind === 'ack') channel.ack(msg);
-      else channel.nack(msg, false, outcome.kind === 'requeue');
+      else channel.nack(msg, false, true);
     } catch (err) {
       log.warn({ err }, 'could not settle delivery; the broker will redeliver it');
     }

@@ -46,6 +46,11 @@ export function createCallbacks(client: Redis, keys: Keys) {
       );
     },
 
+    /** Drops a queued callback whose task record is gone. */
+    async forget(id: string): Promise<void> {
+      await guard(client.zrem(keys.callbacks, id));
+    },
+
     /** Delivers a failed callback again (POST /tasks/:id/callback/retry); see RETRY_CALLBACK_SCRIPT for the answers. */
     async retry(id: string): Promise<'ok' | 'missing' | 'none' | TaskCallback['state']> {
       return guard(redis.celerityRetryCallback(keys.task(id), keys.callbacks, id, Date.now())) as Promise<'ok' | 'missing' | 'none' | TaskCallback['state']>;

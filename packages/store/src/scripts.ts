@@ -67,6 +67,13 @@ local function dead_letter(task_key, stream, reason, error_json, at)
     'time_limit', f[9] or '', 'soft_time_limit', f[10] or '', 'metadata', f[11] or '', 'callback', f[12] or '',
     'error', error_json, 'at', at)
 end
+-- A running task whose worker died once too often (poison): failed, WORKER_LOST, dead-lettered.
+local function lose(task_key, dead_letters, used, how, at, ttl)
+  local err = cjson.encode({type = 'WORKER_LOST', message = 'the worker running this task ' .. how .. ' ' .. used .. ' time(s); not retried further', retryable = false})
+  redis.call('HSET', task_key, 'status', 'failed', 'finished_at', at, 'error', err)
+  finalize(task_key, 'failed', at, ttl)
+  dead_letter(task_key, dead_letters, 'worker_lost', err, at)
+end
 `;
 
 /**
@@ -84,10 +91,7 @@ if status == 'running' then
   local used = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
   local max = tonumber(redis.call('HGET', KEYS[1], 'max_retries') or '0')
   if used >= max + 1 then
-    local err = cjson.encode({type = 'WORKER_LOST', message = 'the worker running this task died ' .. used .. ' time(s); not retried further', retryable = false})
-    redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[2], 'error', err)
-    finalize(KEYS[1], 'failed', ARGV[2], ARGV[5])
-    dead_letter(KEYS[1], KEYS[2], 'worker_lost', err, ARGV[2])
+    lose(KEYS[1], KEYS[2], used, 'died', ARGV[2], ARGV[5])
     return {'lost', tostring(used)}
   end
 end
@@ -167,10 +171,7 @@ for _, id in ipairs(expired) do
   if f[1] == 'running' then
     local used = tonumber(f[2] or '0')
     if used >= tonumber(f[3] or '0') + 1 then
-      local err = cjson.encode({type = 'WORKER_LOST', message = 'the worker running this task stopped renewing its lease ' .. used .. ' time(s); not retried further', retryable = false})
-      redis.call('HSET', key, 'status', 'failed', 'finished_at', ARGV[4], 'error', err)
-      finalize(key, 'failed', ARGV[4], ARGV[5])
-      dead_letter(key, KEYS[3], 'worker_lost', err, ARGV[4])
+      lose(key, KEYS[3], used, 'stopped renewing its lease', ARGV[4], ARGV[5])
       table.insert(lost, id)
     else
       redis.call('HSET', key, 'status', 'scheduled', 'eta', ARGV[4])

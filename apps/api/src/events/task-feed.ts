@@ -1,4 +1,4 @@
-import { assertTaskId, isFinished, TaskNotFoundError, type TaskEvent, type TaskEventEntry, type TaskRecord } from '@celerity/core';
+import { assertTaskId, ForbiddenError, isFinished, TaskNotFoundError, type TaskEvent, type TaskEventEntry, type TaskRecord } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
 
 /** What a watcher of one task receives, in order and each once. */
@@ -41,10 +41,16 @@ const PAGE = 1_000;
  * a change in between is sent twice (harmless, de-duplicated by id) rather than lost.
  * Without `resumeAfter` the feed starts with the state; with it, with the events after that id (or
  * with the state, when some of those events were trimmed off the capped list).
- * Throws MalformedTaskIdError, TaskNotFoundError or StoreUnavailableError before anything is sent.
+ * Throws MalformedTaskIdError, ForbiddenError, TaskNotFoundError or StoreUnavailableError before anything is sent.
  */
-export async function openTaskFeed(store: TaskStore, taskId: string, resumeAfter?: string): Promise<TaskFeed> {
+export async function openTaskFeed(
+  store: TaskStore,
+  taskId: string,
+  options: { resumeAfter?: string | undefined; /** the task ids a watch token allows; null = any */ scope: ReadonlySet<string> | null },
+): Promise<TaskFeed> {
+  const { resumeAfter, scope } = options;
   assertTaskId(taskId);
+  if (scope && !scope.has(taskId)) throw new ForbiddenError(`this access_token does not cover task ${taskId}`);
   // events older than the capped list's start are gone: such a watcher gets the state again instead
   const after = resumeAfter !== undefined && compareEventIds(resumeAfter, await store.events.trimmedThrough(taskId)) >= 0 ? resumeAfter : undefined;
   let buffer: TaskEventEntry[] = [];

@@ -4,9 +4,8 @@ import type { SubmitRequest } from '@celerity/producer';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
 import { DeadLetterIdParams, DeadLetterListSchema, DeadLetterSchema, ListDeadLettersQuery, PurgeResultSchema } from '../schemas/dead-letters.js';
-import { ProblemSchema, TaskRecordSchema } from '../schemas/tasks.js';
+import { problems, TaskRecordSchema } from '../schemas/tasks.js';
 
-const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 const DEAD_LETTER_ID = /^\d{1,20}-\d{1,20}$/;
 
 function assertDeadLetterId(id: string): void {

@@ -7,7 +7,7 @@ import type { ApiDeps } from '../deps.js';
 import { openTaskFeed, type FeedItem, type TaskFeed } from '../events/task-feed.js';
 import { problem, sendProblem } from '../http-errors.js';
 import { ClientMessage, WS_DESCRIPTION } from '../schemas/task-events.js';
-import { ProblemSchema } from '../schemas/tasks.js';
+import { problems } from '../schemas/tasks.js';
 import { DEFAULT_HEARTBEAT_MS } from './task-events.js';
 
 export const WS_PATH = '/tasks/events/ws';
@@ -42,7 +42,7 @@ export function taskEventWsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         tags: ['events'],
         summary: 'Follow many tasks over one WebSocket',
         description: WS_DESCRIPTION,
-        response: { 101: z.null().describe('Switching Protocols'), 401: ProblemSchema, 426: ProblemSchema },
+        response: { 101: z.null().describe('Switching Protocols'), ...problems(401, 426) },
       },
       // without an Upgrade header the request reaches this plain handler
       handler: async (request, reply) =>
@@ -84,7 +84,6 @@ function serveSocket(
   };
 
   const subscribe = async (taskId: string) => {
-    if (scope && !scope.has(taskId)) return error('FORBIDDEN', `this access_token does not cover task ${taskId}`, taskId);
     if (subscriptions.has(taskId)) drop(taskId); // subscribing again starts over with a fresh state
     else if (subscriptions.size >= limits.maxSubscriptions) {
       return error('TOO_MANY_SUBSCRIPTIONS', `at most ${limits.maxSubscriptions} tasks per connection; unsubscribe some first`, taskId);
@@ -93,7 +92,7 @@ function serveSocket(
     subscriptions.set(taskId, sub); // holds the slot while the feed opens
     let feed: TaskFeed;
     try {
-      feed = await openTaskFeed(deps.store, taskId);
+      feed = await openTaskFeed(deps.store, taskId, { scope });
     } catch (err) {
       if (subscriptions.get(taskId) === sub) subscriptions.delete(taskId);
       if (sub.dropped) return;

@@ -6,7 +6,7 @@ import {
   CancelQuery,
   CancelResultSchema,
   ListTasksQuery,
-  ProblemSchema,
+  problems,
   SubmitBatchBody,
   SubmitHeaders,
   SubmitTaskBody,
@@ -14,8 +14,6 @@ import {
   TaskListSchema,
   TaskRecordSchema,
 } from '../schemas/tasks.js';
-
-const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 
 export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {

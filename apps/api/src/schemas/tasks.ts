@@ -123,3 +123,6 @@ export const ProblemSchema = z
     task_status: TaskStatusSchema.optional(),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+/** The problem+json responses of a route, for its schema: `response: { 200: X, ...problems(400, 404) }`. */
+export const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));

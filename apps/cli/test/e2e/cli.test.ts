@@ -19,6 +19,36 @@ function celerity(args: string[], env: Record<string, string>): Spawned {
   return { child, output: () => text };
 }
 
+interface TaskView {
+  id: string;
+  status: string;
+  attempts: number;
+  worker: string;
+  result: unknown;
+  error: { type: string } | null;
+}
+
+/** The HTTP side of one API process, as a client sees it. */
+function apiAt(port: number) {
+  const base = `http://127.0.0.1:${port}`;
+  const record = async (id: string) => (await (await fetch(`${base}/tasks/${id}`)).json()) as TaskView;
+  return {
+    base,
+    ready: () => waitFor(() => fetch(`${base}/health`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 15_000, what: `the API on ${port}` }),
+    submit: async (body: object, headers: Record<string, string> = {}) =>
+      (await (await fetch(`${base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })).json()) as TaskView,
+    record,
+    /** polls the record until it has `status` */
+    reaches: (id: string, status: string, timeoutMs = 15_000) =>
+      waitFor(async () => {
+        const r = await record(id);
+        return r.status === status ? r : undefined;
+      }, { timeoutMs, what: `task ${id} to be ${status}` }),
+  };
+}
+
+const logged = (proc: Spawned, text: string) => waitFor(() => (proc.output().includes(text) ? true : undefined), { what: `"${text}" in the output` });
+
 const running: Spawned[] = [];
 let ns: string | undefined;
 afterEach(async () => {
@@ -33,25 +63,19 @@ describe('celerity CLI (spawned processes)', () => {
     const port = await freePort();
     const proc = celerity(['start'], { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1' });
     running.push(proc);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(() => fetch(`${base}/health`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 15_000, what: 'the API to answer' });
+    const api = apiAt(port);
+    await api.ready();
 
-    const submitted = await fetch(`${base}/tasks`, {
+    const submitted = await fetch(`${api.base}/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-trace-id': 'cli-e2e-trace' },
       body: JSON.stringify({ task: 'reports.monthly.generate', input: { month: '2026-11' } }),
     });
     expect(submitted.status).toBe(202);
     const { id } = (await submitted.json()) as { id: string };
-    const done = await waitFor(
-      async () => {
-        const record = (await (await fetch(`${base}/tasks/${id}`)).json()) as { status: string; result: unknown };
-        return record.status === 'succeeded' ? record : undefined;
-      },
-      { what: 'the task to succeed' },
-    );
+    const done = await api.reaches(id, 'succeeded');
     expect(done.result).toEqual({ month: '2026-11', rows: 42 });
-    expect((await fetch(`${base}/docs/`)).status).toBe(200);
+    expect((await fetch(`${api.base}/docs/`)).status).toBe(200);
 
     const logLines = proc.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     const aboutTask = logLines.filter((l) => l.task_id === id);
@@ -68,23 +92,16 @@ describe('celerity CLI (spawned processes)', () => {
     ns = testNamespace();
     const [port1, port2] = [await freePort(), await freePort()];
     const env = { NAMESPACE: ns, RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1' };
-    const api1 = celerity(['api'], { ...env, PORT: String(port1) });
-    const api2 = celerity(['api'], { ...env, PORT: String(port2) });
     const worker = celerity(['worker'], env);
-    running.push(api1, api2, worker);
-    for (const port of [port1, port2]) {
-      await waitFor(() => fetch(`http://127.0.0.1:${port}/health`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 15_000, what: `the API on ${port}` });
-    }
-    await waitFor(() => (worker.output().includes('worker started') ? true : undefined), { what: 'the worker' });
+    running.push(celerity(['api'], { ...env, PORT: String(port1) }), celerity(['api'], { ...env, PORT: String(port2) }), worker);
+    const [api1, api2] = [apiAt(port1), apiAt(port2)];
+    await api1.ready();
+    await api2.ready();
+    await logged(worker, 'worker started');
 
-    const submitted = await fetch(`http://127.0.0.1:${port1}/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ task: 'demo.countdown', input: { steps: 3, step_ms: 300 } }),
-    });
-    const { id } = (await submitted.json()) as { id: string };
+    const { id } = await api1.submit({ task: 'demo.countdown', input: { steps: 3, step_ms: 300 } });
     // the stream ends by itself after the final status, so the whole body can be read
-    const text = await (await fetch(`http://127.0.0.1:${port2}/tasks/${id}/events`)).text();
+    const text = await (await fetch(`${api2.base}/tasks/${id}/events`)).text();
     const events = text
       .split('\n\n')
       .filter((block) => block.includes('data: '))
@@ -98,42 +115,33 @@ describe('celerity CLI (spawned processes)', () => {
     ns = testNamespace();
     const port = await freePort();
     const env = { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1' };
-    const api = celerity(['api'], env);
     const first = celerity(['worker'], env);
-    running.push(api, first);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(() => fetch(`${base}/health`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 15_000, what: 'the API' });
-    await waitFor(() => (first.output().includes('worker started') ? true : undefined), { what: 'the first worker' });
+    running.push(celerity(['api'], env), first);
+    const api = apiAt(port);
+    await api.ready();
+    await logged(first, 'worker started');
 
-    const submit = async (body: object) => ((await (await fetch(`${base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { id: string });
-    const record = async (id: string) => (await (await fetch(`${base}/tasks/${id}`)).json()) as { status: string; attempts: number; worker: string; error: { type: string } | null };
-    const survivor = await submit({ task: 'demo.sleep', input: { ms: 1_500 }, max_retries: 1 });
-    const poison = await submit({ task: 'demo.sleep', input: { ms: 1_500 }, max_retries: 0 });
-    const firstRun = await waitFor(async () => ((await record(survivor.id)).status === 'running' ? record(survivor.id) : undefined), { what: 'the task to run' });
+    const survivor = await api.submit({ task: 'demo.sleep', input: { ms: 1_500 }, max_retries: 1 });
+    const poison = await api.submit({ task: 'demo.sleep', input: { ms: 1_500 }, max_retries: 0 });
+    const firstRun = await api.reaches(survivor.id, 'running', 10_000);
 
     first.child.kill('SIGKILL'); // dies holding the unacked delivery
     await once(first.child, 'exit');
     const second = celerity(['worker'], env);
     running.push(second);
-    const done = await waitFor(async () => {
-      const r = await record(survivor.id);
-      return r.status === 'succeeded' ? r : undefined;
-    }, { timeoutMs: 15_000, what: 'the redelivered task to succeed' });
+    const done = await api.reaches(survivor.id, 'succeeded');
     expect(done.attempts).toBe(2);
     expect(done.worker).not.toBe(firstRun.worker);
 
     // the poison task: kill the second worker while it runs it; max_retries 0 allows one run only
-    await waitFor(async () => ((await record(poison.id)).status === 'running' ? true : undefined), { timeoutMs: 10_000, what: 'the poison task to run' });
+    await api.reaches(poison.id, 'running', 10_000);
     second.child.kill('SIGKILL');
     await once(second.child, 'exit');
     const third = celerity(['worker'], env);
     running.push(third);
-    const lost = await waitFor(async () => {
-      const r = await record(poison.id);
-      return r.status === 'failed' ? r : undefined;
-    }, { timeoutMs: 15_000, what: 'the poison task to fail' });
+    const lost = await api.reaches(poison.id, 'failed');
     expect(lost).toMatchObject({ attempts: 1, error: { type: 'WORKER_LOST' } });
-    const dead = (await (await fetch(`${base}/dead-letters`)).json()) as { items: { task_id: string; reason: string }[] };
+    const dead = (await (await fetch(`${api.base}/dead-letters`)).json()) as { items: { task_id: string; reason: string }[] };
     expect(dead.items).toEqual([expect.objectContaining({ task_id: poison.id, reason: 'worker_lost' })]);
   });
 
@@ -143,27 +151,21 @@ describe('celerity CLI (spawned processes)', () => {
     // a 2 s consumer timeout makes a 5 s time limit "long": acked at start, guarded by a 3 s lease
     // (renewed every second, so a loaded machine's event-loop lag cannot let it run out while the worker lives)
     const env = { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1', BROKER_CONSUMER_TIMEOUT: '2', TASK_LEASE: '3' };
-    const api = celerity(['api'], env);
     const first = celerity(['worker'], env);
-    running.push(api, first);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(() => fetch(`${base}/health`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 15_000, what: 'the API' });
-    await waitFor(() => (first.output().includes('worker started') ? true : undefined), { what: 'the first worker' });
+    running.push(celerity(['api'], env), first);
+    const api = apiAt(port);
+    await api.ready();
+    await logged(first, 'worker started');
 
-    const res = await fetch(`${base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'demo.sleep', input: { ms: 3_000 }, time_limit: 5 }) });
-    const { id } = (await res.json()) as { id: string };
-    const record = async () => (await (await fetch(`${base}/tasks/${id}`)).json()) as { status: string; attempts: number; worker: string };
-    const firstRun = await waitFor(async () => ((await record()).status === 'running' ? record() : undefined), { what: 'the task to run' });
-    await waitFor(() => (first.output().includes('"leased":true') ? true : undefined), { what: 'the early ack' });
+    const { id } = await api.submit({ task: 'demo.sleep', input: { ms: 3_000 }, time_limit: 5 });
+    const firstRun = await api.reaches(id, 'running', 10_000);
+    await logged(first, '"leased":true');
 
     first.child.kill('SIGKILL'); // its message is already acked: only the lease can bring the task back
     await once(first.child, 'exit');
     const second = celerity(['worker'], env);
     running.push(second);
-    const done = await waitFor(async () => {
-      const r = await record();
-      return r.status === 'succeeded' ? r : undefined;
-    }, { timeoutMs: 15_000, what: 'the leased task to run again and succeed' });
+    const done = await api.reaches(id, 'succeeded');
     const story = `first worker:\n${first.output()}\nsecond worker:\n${second.output()}`;
     expect(done.attempts, story).toBe(2);
     expect(done.worker, story).not.toBe(firstRun.worker);
