@@ -5,7 +5,7 @@ export function createKeys(namespace: string | undefined) {
     prefix,
     /** hash: the task record */
     task: (id: string) => `${prefix}task:${id}`,
-    /** stream and pub/sub channel of one task's status and progress events (scripts.ts EVENTS derives it) */
+    /** capped list and pub/sub channel of one task's numbered status and progress events (scripts.ts EVENTS derives it) */
     events: (id: string) => `${prefix}task:${id}:events`,
     /** sorted set: tasks whose callback is due, scored by the next attempt's time in ms (scripts.ts EVENTS derives it) */
     callbacks: `${prefix}callbacks`,
