@@ -55,7 +55,9 @@ export function startCallbackDispatcher(options: CallbackDispatcherOptions): { c
   async function deliver(id: string): Promise<void> {
     const record = await store.get(id);
     if (!record?.callback || !isFinished(record.status) || record.finished_at === null) {
-      await store.callbacks.forget(id); // the record expired (or was never finished): nothing to send
+      // its record expired (RESULT_EXPIRES shorter than the retry window): nothing left to send
+      await store.callbacks.forget(id);
+      log.warn({ task_id: id }, 'callback dropped: the task record expired before it was delivered');
       return;
     }
     const ids = { task_id: id, trace_id: record.trace_id, callback_url: record.callback.url };

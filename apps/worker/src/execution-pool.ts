@@ -21,7 +21,8 @@ export interface ExecutionPool {
   /** Runs a job in a thread. `kill` aborting terminates that thread (the pool replaces it). */
   run(request: ExecutionRequest, kill: AbortSignal): Promise<ExecutionResult>;
   /** Aborts the job's own signal (cooperative): cancel or soft time limit. */
-  abort(taskId: string, reason: AbortReason): void;
+  /** `attempt`: the execution to abort, when known (a cancel can come before the claim) */
+  abort(taskId: string, reason: AbortReason, attempt?: number): void;
   onProgress(listener: (update: Extract<ChannelMessage, { type: 'progress' }>) => void): void;
   close(): Promise<void>;
 }
@@ -71,8 +72,8 @@ export function createExecutionPool(options: ExecutionPoolOptions): ExecutionPoo
         poolOf.delete(request.taskId);
       }
     },
-    abort(taskId, reason) {
-      (poolOf.get(taskId) ?? current).abort(taskId, reason);
+    abort(taskId, reason, attempt) {
+      (poolOf.get(taskId) ?? current).abort(taskId, reason, attempt);
     },
     onProgress(listener) {
       progressListener = listener;
@@ -85,7 +86,7 @@ export function createExecutionPool(options: ExecutionPoolOptions): ExecutionPoo
 
 function createThreadPool(options: ExecutionPoolOptions, onProgress: (update: Extract<ChannelMessage, { type: 'progress' }>) => void) {
   const channelName = `celerity-exec-${randomUUID()}`;
-  const threadData: ThreadData = { jobsRoot: options.jobsRoot, channelName, logLevel: options.logLevel };
+  const threadData: ThreadData = { jobsRoot: options.jobsRoot, channelName, logLevel: options.logLevel, measureHeap: options.maxHeapMbPerThread !== undefined };
   const pool = new Piscina({
     filename: new URL('./execution-thread.js', import.meta.url).href,
     minThreads: options.threads,
@@ -97,7 +98,7 @@ function createThreadPool(options: ExecutionPoolOptions, onProgress: (update: Ex
   const channel = new BroadcastChannel(channelName);
   channel.unref();
   /** aborts of tasks still in flight, repeated whenever a (replacement) thread comes up */
-  const requestedAborts = new Map<string, AbortReason>();
+  const requestedAborts = new Map<string, { reason: AbortReason; attempt: number | undefined }>();
   let readyThreads = 0;
   let onAllReady: (() => void) | undefined;
   const allReady = new Promise<void>((resolve) => (onAllReady = resolve));
@@ -107,7 +108,7 @@ function createThreadPool(options: ExecutionPoolOptions, onProgress: (update: Ex
     else if (message.type === 'ready') {
       readyThreads += 1;
       if (readyThreads >= options.threads) onAllReady?.();
-      for (const [taskId, reason] of requestedAborts) channel.postMessage({ type: 'abort', taskId, reason } satisfies ChannelMessage);
+      for (const [taskId, { reason, attempt }] of requestedAborts) channel.postMessage({ type: 'abort', taskId, attempt, reason } satisfies ChannelMessage);
     }
   };
 
@@ -117,9 +118,9 @@ function createThreadPool(options: ExecutionPoolOptions, onProgress: (update: Ex
       const running = pool.run(request, { signal: kill }) as Promise<ExecutionResult>;
       return running.finally(() => requestedAborts.delete(request.taskId));
     },
-    abort(taskId: string, reason: AbortReason): void {
-      requestedAborts.set(taskId, reason);
-      channel.postMessage({ type: 'abort', taskId, reason } satisfies ChannelMessage);
+    abort(taskId: string, reason: AbortReason, attempt: number | undefined): void {
+      requestedAborts.set(taskId, { reason, attempt });
+      channel.postMessage({ type: 'abort', taskId, attempt, reason } satisfies ChannelMessage);
     },
     /** force: stop running tasks now; otherwise let them finish first */
     async close(force: boolean): Promise<void> {

@@ -25,7 +25,8 @@ export type AbortReason = 'cancelled' | 'soft_time_limit' | 'shutdown';
 
 /** Messages on the pool's BroadcastChannel, in both directions. */
 export type ChannelMessage =
-  | { type: 'abort'; taskId: string; reason: AbortReason }
+  /** `attempt` names the execution aborted; without it (a cancel before the claim) any attempt of the task */
+  | { type: 'abort'; taskId: string; attempt?: number | undefined; reason: AbortReason }
   | { type: 'ready' }
   | { type: 'progress'; taskId: string; percent: number; message: string | null; data: unknown };
 
@@ -33,4 +34,6 @@ export interface ThreadData {
   jobsRoot: string;
   channelName: string;
   logLevel: string;
+  /** measure the heap after each task (only when WORKER_MAX_MEMORY_PER_CHILD is set) */
+  measureHeap: boolean;
 }

@@ -15,8 +15,12 @@ const channel = new BroadcastChannel(data.channelName);
 channel.unref();
 
 const running = new Map<string, AbortController>();
-/** aborts that arrived before their task reached this thread (the two travel on different ports) */
-const earlyAborts = new Map<string, AbortReason>();
+/**
+ * Aborts that arrived before their task reached this thread (the two travel on different ports).
+ * Every thread of the pool hears every abort, so an entry names its attempt: a later attempt of the
+ * same task (a retry) landing on this thread must not be aborted by an earlier one's leftover.
+ */
+const earlyAborts = new Map<string, { reason: AbortReason; attempt: number | undefined }>();
 
 channel.onmessage = (event) => {
   const message = (event as { data: ChannelMessage }).data;
@@ -24,7 +28,7 @@ channel.onmessage = (event) => {
   const controller = running.get(message.taskId);
   if (controller) controller.abort(abortError(message.reason));
   else {
-    earlyAborts.set(message.taskId, message.reason);
+    earlyAborts.set(message.taskId, { reason: message.reason, attempt: message.attempt });
     setTimeout(() => earlyAborts.delete(message.taskId), 60_000).unref();
   }
 };
@@ -33,8 +37,8 @@ channel.onmessage = (event) => {
 // listening, so it can repeat aborts sent while this thread was still loading.
 channel.postMessage({ type: 'ready' } satisfies ChannelMessage);
 
-function heapUsedMb(): number {
-  return Math.round(getHeapStatistics().used_heap_size / 1_048_576);
+function heapUsedMb(): number | undefined {
+  return data.measureHeap ? Math.round(getHeapStatistics().used_heap_size / 1_048_576) : undefined;
 }
 
 function abortError(reason: AbortReason): Error {
@@ -57,7 +61,8 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
   const postProgress = () => channel.postMessage({ type: 'progress', taskId: request.taskId, ...lastProgress! } satisfies ChannelMessage);
   running.set(request.taskId, controller);
   const early = earlyAborts.get(request.taskId);
-  if (early) controller.abort(abortError(early));
+  earlyAborts.delete(request.taskId);
+  if (early && (early.attempt === undefined || early.attempt === request.attempt)) controller.abort(abortError(early.reason));
   const ctx: JobContext = {
     taskId: request.taskId,
     attempt: request.attempt,
@@ -95,9 +100,9 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
     }
     controller.signal.throwIfAborted(); // aborted while the module loaded: do not start the job at all
     const result = await job.run(input, ctx);
-    return { ok: true, resultGzip: encodeResult(result), heapUsedMb: heapUsedMb(), ...(lastProgress && { lastProgress }) };
+    return { ok: true, resultGzip: encodeResult(result), ...(data.measureHeap && { heapUsedMb: heapUsedMb() }), ...(lastProgress && { lastProgress }) };
   } catch (err) {
-    return { ok: false, error: toErrorPayload(err), heapUsedMb: heapUsedMb(), ...(lastProgress && { lastProgress }) };
+    return { ok: false, error: toErrorPayload(err), ...(data.measureHeap && { heapUsedMb: heapUsedMb() }), ...(lastProgress && { lastProgress }) };
   } finally {
     running.delete(request.taskId);
     clearTimeout(progressTimer);

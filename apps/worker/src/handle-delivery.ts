@@ -61,18 +61,22 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
   // Registered before the claim, so a cancel that lands right after it still finds the execution.
   const kill = new AbortController();
   let lease: NodeJS.Timeout | undefined;
+  let started = false;
+  let attempt: number | undefined; // known once claimed; an abort before that applies to any attempt
   let stopReason: 'cancelled' | 'terminated' | 'shutdown' | undefined;
-  deps.inflight.set(id, {
-    cancel(terminate) {
+  const execution = {
+    cancel(terminate: boolean) {
       stopReason = terminate ? 'terminated' : 'cancelled';
-      deps.pool.abort(id, 'cancelled');
+      deps.pool.abort(id, 'cancelled', attempt);
       if (terminate) kill.abort();
     },
     shutdown() {
       stopReason ??= 'shutdown';
-      deps.pool.abort(id, 'shutdown');
+      deps.pool.abort(id, 'shutdown', attempt);
     },
-  });
+  };
+  // a duplicate delivery of a task this worker is running must not take over the running one's entry
+  if (!deps.inflight.has(id)) deps.inflight.set(id, execution);
 
   try {
     const claim = await deps.store.start(id, deps.workerName, delivery.redelivered);
@@ -88,6 +92,8 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
       deps.log.warn({ ...ids, status: claim.status }, 'duplicate delivery skipped');
       return { kind: 'ack' };
     }
+    started = true;
+    attempt = claim.attempt;
     const log = deps.log.child({ ...ids, attempt: claim.attempt });
     const hardSeconds = claim.timeLimit ?? deps.limits.timeLimit;
     const leased = needsLease(hardSeconds, deps.ackTimeouts.consumerTimeoutMs);
@@ -99,7 +105,7 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
     let hardExpired = false;
     const softTimer = setTimeout(() => {
       softExpired = true;
-      deps.pool.abort(id, 'soft_time_limit');
+      deps.pool.abort(id, 'soft_time_limit', attempt);
     }, softSeconds * 1000);
     const hardTimer = setTimeout(() => {
       hardExpired = true;
@@ -146,8 +152,8 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
     else log.error({ status: outcome.status, error_type: outcome.error?.type }, 'task did not succeed');
     return { kind: 'ack' };
   } finally {
-    deps.inflight.delete(id);
-    deps.progress.forget(id);
+    if (deps.inflight.get(id) === execution) deps.inflight.delete(id);
+    if (started) deps.progress.forget(id);
     if (lease) {
       clearInterval(lease);
       await deps.store.dropLease(id).catch(() => undefined); // a leftover lease of a finished task is dropped by the reaper

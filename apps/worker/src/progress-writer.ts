@@ -9,10 +9,17 @@ export function createProgressWriter(store: TaskStore, log: Logger, intervalMs =
   const pending = new Map<string, TaskProgress>();
   /** tasks whose final progress is written: late events for them are ignored */
   const settled = new Set<string>();
+  /** what was last stored per task, so the final report that repeats it costs no second write and event */
+  const written = new Map<string, string>();
   let timer: NodeJS.Timeout | undefined;
 
   async function write(id: string, progress: TaskProgress): Promise<void> {
-    await store.setProgress(id, progress).catch((err: unknown) => log.warn({ err, task_id: id }, 'progress not stored'));
+    const text = JSON.stringify(progress);
+    if (written.get(id) === text) return;
+    await store.setProgress(id, progress).then(
+      () => written.set(id, text),
+      (err: unknown) => log.warn({ err, task_id: id }, 'progress not stored'),
+    );
   }
 
   function flushAll(): void {
@@ -38,11 +45,13 @@ export function createProgressWriter(store: TaskStore, log: Logger, intervalMs =
     /** The outcome is stored: a still later event is refused by Redis (the task is no longer running). */
     forget(id: string): void {
       settled.delete(id);
+      written.delete(id);
     },
     close(): void {
       if (timer) clearTimeout(timer);
       pending.clear();
       settled.clear();
+      written.clear();
     },
   };
 }

@@ -1,5 +1,5 @@
-import type { Broker } from '@celerity/broker';
-import type { Logger, TaskMessage } from '@celerity/core';
+import { publishTask, type Broker } from '@celerity/broker';
+import type { Logger } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
 import { runPeriodically } from './periodic.js';
 
@@ -41,9 +41,8 @@ export function startScheduledDispatcher(options: ScheduledDispatcherOptions): {
       const published: string[] = [];
       await Promise.all(
         tasks.map(async (t) => {
-          const message: TaskMessage = { id: t.id, task: t.task, trace_id: t.trace_id };
           try {
-            await broker.publish(t.queue, Buffer.from(JSON.stringify(message)), { priority: t.priority, messageId: t.id, traceId: t.trace_id });
+            await publishTask(broker, t);
             published.push(t.id);
           } catch (err) {
             log.warn({ err, task_id: t.id, trace_id: t.trace_id }, 'scheduled task not published; retried after its lease');

@@ -1,5 +1,5 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type RecoveringChannelModel } from 'amqplib';
-import { BrokerUnavailableError, connectOrExplain, type Config, type Logger, type QueueDefinition } from '@celerity/core';
+import { BrokerUnavailableError, connectOrExplain, type Config, type Logger, type QueueDefinition, type TaskMessage } from '@celerity/core';
 import { physicalQueueName, queueDeclarations } from './topology.js';
 
 export interface BrokerOptions {
@@ -247,4 +247,19 @@ export function connectBrokerFromConfig(
   return connectOrExplain('RabbitMQ', config.RABBITMQ_URL, () =>
     connectBroker({ url: config.RABBITMQ_URL, namespace: config.NAMESPACE, publishTimeoutMs: config.PUBLISH_TIMEOUT_MS, ...options }),
   );
+}
+
+/** What a task's message is made from: the wire format ({id, task, trace_id}) has this one home. */
+export interface TaskToPublish {
+  id: string;
+  task: string;
+  trace_id: string;
+  queue: string;
+  priority: number;
+}
+
+/** Publishes a task's message to its queue (producer at submit, worker when a scheduled task is due). */
+export function publishTask(broker: Broker, t: TaskToPublish): Promise<void> {
+  const message: TaskMessage = { id: t.id, task: t.task, trace_id: t.trace_id };
+  return broker.publish(t.queue, Buffer.from(JSON.stringify(message)), { priority: t.priority, messageId: t.id, traceId: t.trace_id });
 }

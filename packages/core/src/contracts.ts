@@ -99,6 +99,7 @@ export interface DeadLetter {
   max_retries: number | null;
   time_limit: number | null;
   soft_time_limit: number | null;
+  retry_on_timeout: boolean;
   metadata: Record<string, unknown> | null;
   callback_url: string | null;
   /** the raw message (UTF-8, at most 64 KiB) when it could not be parsed */

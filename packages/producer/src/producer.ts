@@ -1,4 +1,4 @@
-import type { Broker } from '@celerity/broker';
+import { publishTask, type Broker } from '@celerity/broker';
 import {
   createJobRegistry,
   createRouter,
@@ -11,7 +11,6 @@ import {
   type Logger,
   type NewTask,
   type Router,
-  type TaskMessage,
   type TaskRecord,
 } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
@@ -127,8 +126,7 @@ export function createProducer(deps: ProducerDeps) {
     try {
       await Promise.all(
         now.map((t) => {
-          const message: TaskMessage = { id: t.id, task: t.task, trace_id: t.trace_id };
-          return deps.broker.publish(t.queue, Buffer.from(JSON.stringify(message)), { priority: t.priority, messageId: t.id, traceId: t.trace_id });
+          return publishTask(deps.broker, t);
         }),
       );
     } catch (err) {
@@ -168,18 +166,21 @@ export function createProducer(deps: ProducerDeps) {
 
     /** All or nothing: every task is checked before any record is written. */
     async submitBatch(requests: readonly SubmitRequest[], traceId: string): Promise<TaskRecord[]> {
+      // checked side by side (callback URLs are resolved); the first refusal in batch order is the one reported
+      const prepared = await Promise.allSettled(requests.map((request) => prepare(request, traceId)));
       const tasks: NewTask[] = [];
-      for (const [i, request] of requests.entries()) {
-        try {
-          tasks.push(await prepare(request, traceId));
-        } catch (err) {
-          if (err instanceof InvalidTaskError) {
-            // same class (so the same code), with the position of the offending task in the batch
-            const SameError = err.constructor as new (message: string, field?: string, options?: { cause?: unknown }) => InvalidTaskError;
-            throw new SameError(`tasks[${i}]: ${err.message}`, err.field ? `tasks.${i}.${err.field}` : `tasks.${i}`, { cause: err });
-          }
-          throw err;
+      for (const [i, outcome] of prepared.entries()) {
+        if (outcome.status === 'fulfilled') {
+          tasks.push(outcome.value);
+          continue;
         }
+        const err: unknown = outcome.reason;
+        if (err instanceof InvalidTaskError) {
+          // same class (so the same code), with the position of the offending task in the batch
+          const SameError = err.constructor as new (message: string, field?: string, options?: { cause?: unknown }) => InvalidTaskError;
+          throw new SameError(`tasks[${i}]: ${err.message}`, err.field ? `tasks.${i}.${err.field}` : `tasks.${i}`, { cause: err });
+        }
+        throw err;
       }
       return accept(tasks);
     },

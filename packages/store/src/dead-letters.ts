@@ -70,6 +70,7 @@ function toDeadLetter(id: string, flat: string[]): DeadLetter {
     max_retries: num('max_retries'),
     time_limit: num('time_limit'),
     soft_time_limit: num('soft_time_limit'),
+    retry_on_timeout: str('retry_on_timeout') === '1',
     metadata: json('metadata'),
     callback_url: json<{ url: string }>('callback')?.url ?? null,
     body: str('body'),

@@ -61,11 +61,11 @@ end
 const DEAD_LETTER = `
 local function dead_letter(task_key, stream, reason, error_json, at)
   local f = redis.call('HMGET', task_key, 'id', 'task', 'queue', 'priority', 'attempts', 'trace_id', 'input',
-    'max_retries', 'time_limit', 'soft_time_limit', 'metadata', 'callback')
+    'max_retries', 'time_limit', 'soft_time_limit', 'metadata', 'callback', 'retry_on_timeout')
   redis.call('XADD', stream, '*', 'reason', reason, 'task_id', f[1] or '', 'task', f[2] or '', 'queue', f[3] or '',
     'priority', f[4] or '', 'attempts', f[5] or '', 'trace_id', f[6] or '', 'input', f[7] or '', 'max_retries', f[8] or '',
     'time_limit', f[9] or '', 'soft_time_limit', f[10] or '', 'metadata', f[11] or '', 'callback', f[12] or '',
-    'error', error_json, 'at', at)
+    'retry_on_timeout', f[13] or '', 'error', error_json, 'at', at)
 end
 -- A running task whose worker died once too often (poison): failed, WORKER_LOST, dead-lettered.
 local function lose(task_key, dead_letters, used, how, at, ttl)
@@ -132,24 +132,24 @@ return {'cancelled', status}
 `;
 
 /**
- * KEYS: task, scheduled set. ARGV: worker, allowed-from list, reschedule ('1'|'0'), now ms, now ISO, id.
+ * KEYS: task, scheduled set. ARGV: worker, reschedule ('1'|'0'), now ms, now ISO, id.
  * A worker shutting down hands a running task back: the interrupted attempt is not counted, so a
  * deploy never pushes a task towards the poison limit (WORKER_LOST). A task whose message is still
  * unacked goes back to `pending` (the requeued message runs it); one acked at start (leased) is
  * rescheduled for now, so the dispatcher publishes it again. Only the worker running it may do this.
  */
-export const RELEASE_SCRIPT = `${IS_ALLOWED}${EVENTS}
+export const RELEASE_SCRIPT = `${EVENTS}
 local f = redis.call('HMGET', KEYS[1], 'status', 'worker')
 if not f[1] then return 'missing' end
-if f[1] ~= 'running' or f[2] ~= ARGV[1] or not allowed(f[1], ARGV[2]) then return f[1] end
+if f[1] ~= 'running' or f[2] ~= ARGV[1] then return f[1] end
 redis.call('HINCRBY', KEYS[1], 'attempts', -1)
-if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[1], 'status', 'scheduled', 'eta', ARGV[5])
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
-  emit_status(KEYS[1], 'scheduled', ARGV[5])
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], 'status', 'scheduled', 'eta', ARGV[4])
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[5])
+  emit_status(KEYS[1], 'scheduled', ARGV[4])
 else
   redis.call('HSET', KEYS[1], 'status', 'pending')
-  emit_status(KEYS[1], 'pending', ARGV[5])
+  emit_status(KEYS[1], 'pending', ARGV[4])
 end
 return 'ok'
 `;

@@ -69,7 +69,6 @@ function allowedFrom(to: TaskStatus): string {
 }
 const FROM = {
   running: allowedFrom('running'),
-  pending: allowedFrom('pending'),
   finished: allowedFrom('succeeded'),
   cancelled: allowedFrom('cancelled'),
   scheduled: allowedFrom('scheduled'),
@@ -97,7 +96,7 @@ export interface TaskStoreOptions {
 type Scripts = Redis & {
   celerityStart(key: string, deadLetters: string, worker: string, startedAt: string, from: string, redelivered: string, ttl: number): Promise<string[]>;
   celerityFinish(key: string, deadLetters: string, status: string, at: string, result: Buffer | string, error: string, ttl: number, from: string, deadLetterReason: string): Promise<string>;
-  celerityRelease(key: string, scheduled: string, worker: string, from: string, reschedule: string, nowMs: number, nowIso: string, id: string): Promise<string>;
+  celerityRelease(key: string, scheduled: string, worker: string, reschedule: string, nowMs: number, nowIso: string, id: string): Promise<string>;
   celerityReapLeases(leases: string, scheduled: string, deadLetters: string, nowMs: number, limit: number, taskPrefix: string, nowIso: string, ttl: number): Promise<[string[], string[]]>;
   celerityCancel(key: string, channel: string, id: string, at: string, ttl: number, terminate: string, from: string): Promise<string[]>;
   celerityProgress(key: string, progress: string, at: string): Promise<number>;
@@ -225,7 +224,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
     async release(id: string, worker: string, options: { leased: boolean }): Promise<'ok' | string> {
       const now = new Date();
       return guard(
-        redis.celerityRelease(keys.task(id), keys.scheduled, worker, options.leased ? FROM.scheduled : FROM.pending, options.leased ? '1' : '0', now.getTime(), now.toISOString(), id),
+        redis.celerityRelease(keys.task(id), keys.scheduled, worker, options.leased ? '1' : '0', now.getTime(), now.toISOString(), id),
       );
     },
 

@@ -79,7 +79,7 @@ export async function checkCallbackUrl(url: string, options: CheckCallbackUrlOpt
     if (typeof code === 'string' && TEMPORARY_DNS_ERRORS.has(code)) {
       throw new DnsUnavailableError(`could not resolve the callback_url host ${host} right now (${code}); try again`, { cause: err });
     }
-    throw new CallbackUrlRefusedError(`callback_url host ${host} does not resolve${typeof code === 'string' ? ` (${code})` : ''}`, { cause: err });
+    throw new CallbackUrlRefusedError(`callback_url host ${host} does not resolve${typeof code === 'string' ? ` (${code})` : ''}`, 'callback_url', { cause: err });
   }
   if (addresses.length === 0) throw new CallbackUrlRefusedError(`callback_url host ${host} does not resolve to any address`);
   for (const { address } of addresses) {

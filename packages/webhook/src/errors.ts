@@ -1,12 +1,16 @@
-import { AppError } from '@celerity/core';
+import { AppError, InvalidTaskError } from '@celerity/core';
 
 /**
  * A callback_url Celerity will not call (HTTP 422 at submit time): wrong scheme, credentials in the
  * URL, too long, a name that does not resolve, or an address that is not public. The message says
  * which, in words meant for whoever submitted the task.
  */
-export class CallbackUrlRefusedError extends AppError {
-  readonly code = 'CALLBACK_URL_REFUSED';
+export class CallbackUrlRefusedError extends InvalidTaskError {
+  override readonly code = 'CALLBACK_URL_REFUSED';
+  /** same signature as InvalidTaskError, so a batch can re-throw it with the task's position in `field` */
+  constructor(message: string, field = 'callback_url', options?: { cause?: unknown }) {
+    super(message, field, options);
+  }
 }
 
 /** The resolver could not answer for now (not "no such name"): try the submit again later (HTTP 503). */

@@ -6,7 +6,8 @@ import type { ApiDeps } from '../deps.js';
 import { DeadLetterIdParams, DeadLetterListSchema, DeadLetterSchema, ListDeadLettersQuery, PurgeResultSchema } from '../schemas/dead-letters.js';
 import { problems, TaskRecordSchema } from '../schemas/tasks.js';
 
-const DEAD_LETTER_ID = /^\d{1,20}-\d{1,20}$/;
+// XADD ids: milliseconds (never 0) and a sequence, each within what a stream id can hold
+const DEAD_LETTER_ID = /^[1-9]\d{0,18}-\d{1,19}$/;
 
 function assertDeadLetterId(id: string): void {
   if (!DEAD_LETTER_ID.test(id)) throw new MalformedDeadLetterIdError(`"${id}" is not a dead-letter id (expected <ms>-<seq>)`);
@@ -23,6 +24,7 @@ function resubmission(dead: DeadLetter): SubmitRequest {
     ...(dead.max_retries !== null ? { max_retries: dead.max_retries } : {}),
     ...(dead.time_limit !== null ? { time_limit: dead.time_limit } : {}),
     ...(dead.soft_time_limit !== null ? { soft_time_limit: dead.soft_time_limit } : {}),
+    ...(dead.retry_on_timeout ? { retry_on_timeout: true } : {}),
     ...(dead.metadata !== null ? { metadata: dead.metadata } : {}),
     ...(dead.callback_url !== null ? { callback_url: dead.callback_url } : {}),
   };

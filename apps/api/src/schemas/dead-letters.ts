@@ -20,6 +20,7 @@ export const DeadLetterSchema = z
     max_retries: z.int().nullable(),
     time_limit: z.number().nullable(),
     soft_time_limit: z.number().nullable(),
+    retry_on_timeout: z.boolean(),
     metadata: z.record(z.string(), z.unknown()).nullable(),
     callback_url: z.string().nullable(),
     body: z.string().nullable().describe('The raw message (UTF-8, at most 64 KiB) when it could not be parsed'),

@@ -1,4 +1,5 @@
-import { TASK_STATUSES } from '@celerity/core';
+import { MAX_TASK_NAME_LENGTH, TASK_STATUSES } from '@celerity/core';
+import { MAX_CALLBACK_URL_LENGTH } from '@celerity/webhook/url-policy';
 import { z } from 'zod';
 
 /** HTTP wire shapes (snake_case). They validate requests and are the source of the OpenAPI document. */
@@ -7,7 +8,7 @@ export const TaskStatusSchema = z.enum(TASK_STATUSES).describe('pending · sched
 
 export const SubmitTaskBody = z
   .object({
-    task: z.string().min(1).max(200).describe('Dotted job path under JOBS_ROOT: module path, then export name, e.g. "demo.echo"'),
+    task: z.string().min(1).max(MAX_TASK_NAME_LENGTH).describe('Dotted job path under JOBS_ROOT: module path, then export name, e.g. "demo.echo"'),
     input: z.unknown().optional().describe('Any JSON; passed to the job as its first argument'),
     queue: z.string().min(1).max(63).optional().describe('Explicit queue; wins over routing rules'),
     priority: z.int().min(0).max(10).optional().describe("Higher runs first within a queue; at most the queue's x-max-priority"),
@@ -20,7 +21,7 @@ export const SubmitTaskBody = z
     eta: z.iso.datetime({ offset: true }).optional().describe('ISO-8601 time before which the task may not start (not with countdown)'),
     callback_url: z
       .string()
-      .max(2048)
+      .max(MAX_CALLBACK_URL_LENGTH)
       .optional()
       .describe('http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses are refused (422) unless WEBHOOK_ALLOW_PRIVATE'),
   })
@@ -84,7 +85,7 @@ export const ListTasksQuery = z
   .object({
     status: TaskStatusSchema.optional(),
     queue: z.string().max(63).optional(),
-    task: z.string().max(200).optional(),
+    task: z.string().max(MAX_TASK_NAME_LENGTH).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().max(100).optional().describe('next_cursor from the previous page'),
   })

@@ -24,8 +24,16 @@ describe('callback_url', () => {
     const res = await submit(h, url);
     expect(res.statusCode).toBe(422);
     expect(res.headers['content-type']).toContain('application/problem+json');
-    expect(res.json()).toMatchObject({ code: 'CALLBACK_URL_REFUSED', detail: expect.stringMatching(reason) });
+    expect(res.json()).toMatchObject({ code: 'CALLBACK_URL_REFUSED', detail: expect.stringMatching(reason), errors: [{ field: 'callback_url' }] });
     expect((await h.store.list({ limit: 10 })).items).toHaveLength(0);
+  });
+
+  it('names the task of a batch whose callback_url is refused', async () => {
+    h = await startApiHarness();
+    const tasks = [{ task: 'demo.echo', callback_url: 'https://93.184.216.34/ok' }, { task: 'demo.echo', callback_url: 'http://10.0.0.1/hook' }];
+    const res = await h.app.inject({ method: 'POST', url: '/tasks/batch', payload: { tasks } });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ code: 'CALLBACK_URL_REFUSED', detail: expect.stringMatching(/^tasks\[1\]: /), errors: [{ field: 'tasks.1.callback_url' }] });
   });
 
   it('accepts a public address, and loopback with WEBHOOK_ALLOW_PRIVATE=true', async () => {

@@ -18,7 +18,7 @@ async function failedTask(harness: ApiHarness, body: object): Promise<{ id: stri
 describe('dead letters', () => {
   it('lists a failed task with its submission, re-submits it as a new task once, and removes it', async () => {
     h = await startApiHarness();
-    const original = await failedTask(h, { task: 'demo.echo', input: { n: 1 }, queue: 'high_priority', priority: 8, max_retries: 2, time_limit: 30, metadata: { team: 'a' } });
+    const original = await failedTask(h, { task: 'demo.echo', input: { n: 1 }, queue: 'high_priority', priority: 8, max_retries: 2, time_limit: 30, retry_on_timeout: true, metadata: { team: 'a' } });
 
     const list = await h.app.inject({ method: 'GET', url: '/dead-letters' });
     expect(list.statusCode).toBe(200);
@@ -35,6 +35,7 @@ describe('dead letters', () => {
       input: { n: 1 },
       max_retries: 2,
       time_limit: 30,
+      retry_on_timeout: true,
       metadata: { team: 'a' },
       error: { type: 'Error', message: 'upstream down' },
     });
@@ -50,7 +51,7 @@ describe('dead letters', () => {
     expect(accepted.length).toBeGreaterThanOrEqual(1);
     const retried = accepted[0];
     for (const other of accepted) expect(other.id).toBe(retried.id); // a double click submits once
-    expect(retried).toMatchObject({ task: 'demo.echo', status: 'pending', input: { n: 1 }, queue: 'high_priority', priority: 8, max_retries: 2, time_limit: 30, metadata: { team: 'a' }, attempts: 0 });
+    expect(retried).toMatchObject({ task: 'demo.echo', status: 'pending', input: { n: 1 }, queue: 'high_priority', priority: 8, max_retries: 2, time_limit: 30, retry_on_timeout: true, metadata: { team: 'a' }, attempts: 0 });
     expect(retried.id).not.toBe(original.id);
     expect(await h.broker.queueDepth('high_priority')).toBe(depthBefore + 1);
 
@@ -90,6 +91,10 @@ describe('dead letters', () => {
     const malformed = await h.app.inject({ method: 'GET', url: '/dead-letters/not-an-id' });
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json()).toMatchObject({ code: 'MALFORMED_DEAD_LETTER_ID' });
+    // ids Redis itself would refuse are the caller's mistake (400), not an outage (503)
+    for (const url of ['/dead-letters/99999999999999999999-0', '/dead-letters?cursor=0-0']) {
+      expect((await h.app.inject({ method: 'GET', url })).json()).toMatchObject({ status: 400, code: 'MALFORMED_DEAD_LETTER_ID' });
+    }
 
     const purge = await h.app.inject({ method: 'DELETE', url: '/dead-letters' });
     expect(purge.statusCode).toBe(200);
