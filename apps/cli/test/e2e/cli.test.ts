@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupNamespace, freePort, testAmqpUrl, testNamespace, testRedisUrl, waitFor } from '@celerity/testkit';
@@ -45,6 +45,13 @@ function apiAt(port: number) {
         return r.status === status ? r : undefined;
       }, { timeoutMs, what: `task ${id} to be ${status}` }),
   };
+}
+
+/** Deliveries of a queue that the broker still waits to see acked. */
+function unacked(queue: string): number {
+  const out = execFileSync('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name', 'messages_unacknowledged'], { encoding: 'utf8', timeout: 30_000 });
+  const row = out.split('\n').find((line) => line.split('\t')[0] === queue);
+  return row ? Number(row.split('\t')[1]) : -1;
 }
 
 const logged = (proc: Spawned, text: string) => waitFor(() => (proc.output().includes(text) ? true : undefined), { what: `"${text}" in the output` });
@@ -148,7 +155,7 @@ describe('celerity CLI (spawned processes)', () => {
   it('runs a task acked at start (longer than consumer_timeout allows) again when its worker is killed and its lease runs out', async () => {
     ns = testNamespace();
     const port = await freePort();
-    // a 2 s consumer timeout makes a 5 s time limit "long": acked at start, guarded by a 3 s lease
+    // a 2 s consumer timeout makes an 8 s time limit "long": acked at start, guarded by a 3 s lease
     // (renewed every second, so a loaded machine's event-loop lag cannot let it run out while the worker lives)
     const env = { NAMESPACE: ns, PORT: String(port), RABBITMQ_URL: testAmqpUrl(), REDIS_URL: testRedisUrl(), WORKER_CONCURRENCY: '1', BROKER_CONSUMER_TIMEOUT: '2', TASK_LEASE: '3' };
     const first = celerity(['worker'], env);
@@ -157,9 +164,11 @@ describe('celerity CLI (spawned processes)', () => {
     await api.ready();
     await logged(first, 'worker started');
 
-    const { id } = await api.submit({ task: 'demo.sleep', input: { ms: 3_000 }, time_limit: 5 });
+    const { id } = await api.submit({ task: 'demo.sleep', input: { ms: 4_000 }, time_limit: 8 });
     const firstRun = await api.reaches(id, 'running', 10_000);
     await logged(first, '"leased":true');
+    // the early ack is on its way; wait until the broker has it, or the kill could still get the message redelivered
+    await waitFor(() => (unacked(`${ns}.default`) === 0 ? true : undefined), { what: 'the broker to have the early ack' });
 
     first.child.kill('SIGKILL'); // its message is already acked: only the lease can bring the task back
     await once(first.child, 'exit');
