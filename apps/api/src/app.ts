@@ -5,7 +5,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import { newTraceId } from '@celerity/core';
 import Fastify, { LogController } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { createApiKeyCheck } from './auth.js';
+import { assertPlainTarget, createApiKeyCheck } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { problem, sendProblem, toProblem } from './http-errors.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -63,6 +63,10 @@ export async function buildApp(deps: ApiDeps) {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject, // puts schemas with .meta({ id }) under components
   });
+  // the documentation is public; its routes come from a plugin, so they are marked as they are added
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...route.config, access: 'public' };
+  });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(fastifyWebsocket, {
     options: { maxPayload: 128 * 1024 }, // a subscribe of 1000 ids fits easily
@@ -88,6 +92,7 @@ export async function buildApp(deps: ApiDeps) {
   const apiKeys = deps.config.API_KEYS ?? [];
   const watchTokens = createWatchTokens(apiKeys);
   app.decorateRequest('watchScope', null);
+  app.addHook('onRequest', async (request) => assertPlainTarget(request));
   if (apiKeys.length > 0) {
     const check = createApiKeyCheck(apiKeys, watchTokens);
     app.addHook('onRequest', async (request) => check(request));
@@ -113,7 +118,7 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(deadLetterRoutes(deps));
   // the store's event subscriber connection is opened on the first watch; it must not outlive the app
   app.addHook('onClose', async () => deps.store.events.close());
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 
   return app;
 }

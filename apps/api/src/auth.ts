@@ -1,34 +1,56 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { UnauthorizedError } from '@celerity/core';
+import { MalformedRequestError, UnauthorizedError } from '@celerity/core';
 import type { WatchTokens } from './watch-tokens.js';
 
+/**
+ * Who may call a route, declared on the route itself (`config: { access }`) and read from the route
+ * the router matched, never from the raw URL: the router and a string match can disagree about where
+ * a path ends (`?`, `#`, encodings), and such a disagreement must not open a route.
+ * - `key`: an API key (the default for every route, including unknown ones);
+ * - `watch`: an API key, or a watch token (`?access_token=`) limited to its task ids;
+ * - `public`: anyone (liveness, readiness, the API documentation).
+ */
+export type RouteAccess = 'key' | 'watch' | 'public';
+
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
   interface FastifyRequest {
     /** set when the request came with a watch token instead of an API key: the task ids it may follow */
     watchScope: ReadonlySet<string> | null;
   }
 }
 
-/** Paths anyone may read: liveness, readiness and the API documentation. */
-const PUBLIC_PATHS = [/^\/health$/, /^\/ready$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/];
-/** Paths a watch token (`?access_token=`) opens, for browsers: the event streams only. */
-const WATCH_PATHS = [/^\/tasks\/[^/]+\/events$/, /^\/tasks\/events\/ws$/];
-
 const digest = (key: string) => createHash('sha256').update(key).digest();
 
+/** The access level of the route this request will run; unknown routes (404) need a key. */
+export function routeAccess(request: FastifyRequest): RouteAccess {
+  return request.routeOptions.config?.access ?? 'key';
+}
+
 /**
- * Checks X-API-Key or `Authorization: Bearer <key>` against API_KEYS in constant time. The event
- * streams also take a watch token (`?access_token=`), which limits them to the token's task ids.
+ * Refuses a request target the router and a reader could read differently: a fragment (`#`) never
+ * belongs in one (browsers strip it), yet the router ends the path there.
+ */
+export function assertPlainTarget(request: FastifyRequest): void {
+  if (request.raw.url?.includes('#')) throw new MalformedRequestError('a request target must not contain "#"');
+}
+
+/**
+ * Checks X-API-Key or `Authorization: Bearer <key>` against API_KEYS in constant time. Routes with
+ * `watch` access also take a watch token (`?access_token=`), which limits them to the token's task ids.
  */
 export function createApiKeyCheck(apiKeys: readonly string[], watchTokens: WatchTokens): (request: FastifyRequest) => void {
   const known = apiKeys.map(digest);
   return (request) => {
-    const path = request.url.split('?', 1)[0] ?? '';
+    const access = routeAccess(request);
     // a CORS preflight never carries credentials (browsers strip them); it is answered by the CORS plugin
-    if (request.method === 'OPTIONS' || PUBLIC_PATHS.some((re) => re.test(path))) return;
+    if (request.method === 'OPTIONS' || access === 'public') return;
     const accessToken = (request.query as Record<string, unknown> | undefined)?.access_token;
-    if (typeof accessToken === 'string' && WATCH_PATHS.some((re) => re.test(path))) {
+    if (accessToken !== undefined && access === 'watch') {
+      if (typeof accessToken !== 'string') throw new UnauthorizedError('access_token must be given once');
       request.watchScope = watchTokens.verify(accessToken);
       return;
     }

@@ -4,6 +4,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
 /** AppError code → HTTP status. The only place that maps errors to HTTP. */
 const STATUS_BY_CODE: Record<string, number> = {
+  MALFORMED_REQUEST: 400,
   MALFORMED_TASK_ID: 400,
   MALFORMED_DEAD_LETTER_ID: 400,
   UNAUTHORIZED: 401,

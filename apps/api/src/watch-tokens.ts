@@ -17,6 +17,9 @@ export interface WatchTokens {
   verify(token: string, now?: Date): ReadonlySet<string>;
 }
 
+/** `v1.<payload>.<signature>`, both base64url without padding; a SHA-256 HMAC is 43 characters. */
+const TOKEN_FORMAT = /^v1\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/;
+
 export function createWatchTokens(apiKeys: readonly string[]): WatchTokens {
   const key =
     apiKeys.length > 0
@@ -32,11 +35,14 @@ export function createWatchTokens(apiKeys: readonly string[]): WatchTokens {
     },
 
     verify(token, now = new Date()) {
-      const [version, payload, signature] = token.split('.');
-      if (version !== 'v1' || !payload || !signature) throw new UnauthorizedError('malformed access_token');
-      const expected = sign(payload);
+      // one spelling only: base64url without padding, the signature exactly one HMAC-SHA256 long
+      const parts = TOKEN_FORMAT.exec(token);
+      if (!parts) throw new UnauthorizedError('malformed access_token');
+      const [, payload = '', signature = ''] = parts;
       const presented = Buffer.from(signature, 'base64url');
-      if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw new UnauthorizedError('invalid access_token');
+      if (presented.toString('base64url') !== signature || !timingSafeEqual(presented, sign(payload))) {
+        throw new UnauthorizedError('invalid access_token');
+      }
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { ids: string[]; exp: number };
       if (claims.exp * 1000 <= now.getTime()) throw new UnauthorizedError('access_token expired; ask for a new one (POST /events/tokens)');
       return new Set(claims.ids);

@@ -73,6 +73,11 @@ export class CallbackNotRetryableError extends AppError {
   readonly code = 'CALLBACK_NOT_RETRYABLE';
 }
 
+/** A request the API will not read at all: its target or encoding is ambiguous (HTTP 400). */
+export class MalformedRequestError extends AppError {
+  readonly code = 'MALFORMED_REQUEST';
+}
+
 export class UnauthorizedError extends AppError {
   readonly code = 'UNAUTHORIZED';
 }

@@ -9,13 +9,13 @@ export function healthRoutes(deps: ApiDeps, isDraining: () => boolean): FastifyP
   return async (app) => {
     app.get(
       '/health',
-      { schema: { tags: ['ops'], summary: 'Liveness: the process answers', response: { 200: z.object({ status: z.literal('ok') }) } } },
+      { config: { access: 'public' }, schema: { tags: ['ops'], summary: 'Liveness: the process answers', response: { 200: z.object({ status: z.literal('ok') }) } } },
       async () => ({ status: 'ok' as const }),
     );
 
     app.get(
       '/ready',
-      { schema: { tags: ['ops'], summary: 'Readiness: RabbitMQ and Redis reachable, not shutting down', response: { 200: Readiness } } },
+      { config: { access: 'public' }, schema: { tags: ['ops'], summary: 'Readiness: RabbitMQ and Redis reachable, not shutting down', response: { 200: Readiness } } },
       async (_request, reply) => {
         if (isDraining()) return sendProblem(reply, problem(503, 'SHUTTING_DOWN', 'the API is shutting down'));
         const redisUp = await deps.store.ping().then(

@@ -38,6 +38,7 @@ export function taskEventWsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.route({
       method: 'GET',
       url: WS_PATH,
+      config: { access: 'watch' },
       schema: {
         tags: ['events'],
         summary: 'Follow many tasks over one WebSocket',

@@ -47,6 +47,7 @@ export function taskEventRoutes(deps: ApiDeps, watchTokens: WatchTokens): Fastif
     app.get(
       '/tasks/:id/events',
       {
+        config: { access: 'watch' },
         schema: {
           tags: ['events'],
           summary: "Stream a task's status and progress changes (Server-Sent Events)",

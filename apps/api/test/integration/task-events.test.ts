@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { encodeResult } from '@celerity/core';
 import { waitFor } from '@celerity/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,26 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
+
+/** Sends a request target exactly as written (fetch and inject normalise it) and reads the answer. */
+function rawRequest(port: number, request: string): Promise<{ status: number; text: string; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request)); // the server closes it (Connection: close)
+    let text = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('error', reject);
+    socket.on('close', () => {
+      const [head = '', payload = ''] = text.split('\r\n\r\n');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+      let body: unknown;
+      try {
+        body = JSON.parse(payload);
+      } catch {
+        body = payload;
+      }
+      resolve({ status, text, body });
+    });
+  });
+}
 
 const UNKNOWN_ID = '01a20000-0000-7000-8000-000000000000';
 
@@ -211,6 +232,30 @@ describe('GET /tasks/:id/events (SSE)', () => {
         expect.objectContaining({ type: 'error', task_id: other, code: 'FORBIDDEN' }),
       ]),
     );
+  });
+
+  it('opens only the routes marked for watch tokens, whatever the request target says (fragments, repeated or re-spelled tokens)', async () => {
+    const base = await listen({ API_KEYS: 'k1' });
+    const [mine, other] = [await submit(h!, { 'x-api-key': 'k1' }), await submit(h!, { 'x-api-key': 'k1' })];
+    const { token } = (await h!.app.inject({ method: 'POST', url: '/events/tokens', payload: { task_ids: [mine] }, headers: { 'x-api-key': 'k1' } })).json();
+    const { port } = new URL(base);
+    const raw = (method: string, target: string, body = '') =>
+      rawRequest(Number(port), `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+
+    // the router ends the path at '#', a string match on the URL did not: refused before routing
+    const read = await raw('GET', `/tasks/${other}#&access_token=${token}&x=/events`);
+    expect(read.status).toBe(400);
+    expect(read.body).toMatchObject({ code: 'MALFORMED_REQUEST' });
+    expect(read.text).not.toContain(other.slice(-12) + '","task"');
+    const batch = await raw('POST', `/tasks/batch#&access_token=${token}&x=/events`, JSON.stringify({ tasks: [{ task: 'demo.echo' }] }));
+    expect(batch.status).toBe(400);
+    // without a fragment the route decides: a token never opens a route that is not marked for it
+    expect((await raw('GET', `/tasks/${other}?access_token=${token}&x=/events`)).status).toBe(401);
+    expect((await raw('GET', `/tasks/${mine}/?access_token=${token}`)).status).toBe(401);
+    // one token, one spelling
+    expect((await raw('GET', `/tasks/${mine}/events?access_token=${token}&access_token=${token}`)).status).toBe(401);
+    expect((await raw('GET', `/tasks/${mine}/events?access_token=${token}=`)).status).toBe(401);
+    expect((await raw('GET', `/tasks/${mine}/events?access_token=${token.replace(/\.([^.]*)$/, '.$1%3D')}`)).status).toBe(401);
   });
 
   it('lets a browser on an allowed origin (CORS_ORIGINS) call the API and open the stream; others get no CORS headers', async () => {
