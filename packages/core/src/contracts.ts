@@ -29,6 +29,13 @@ export interface TaskCallback {
   last_error: string | null;
 }
 
+/** The schedule a task was fired by (apps/beat), and the fire time it stands for. */
+export interface TaskSchedule {
+  name: string;
+  /** ISO-8601 UTC: the schedule's fire time (for a manual trigger, the time of the trigger) */
+  fire_at: string;
+}
+
 /** A task record as stored and served (DESIGN.md "Record"); times are ISO-8601 UTC. */
 export interface TaskRecord {
   id: string;
@@ -54,6 +61,8 @@ export interface TaskRecord {
   started_at: string | null;
   finished_at: string | null;
   eta: string | null;
+  /** set when the beat fired it */
+  schedule: TaskSchedule | null;
 }
 
 /** What the producer needs to create a record: everything decided before publishing. */
@@ -72,6 +81,8 @@ export interface NewTask {
   callback_url: string | null;
   /** not before this time (countdown/eta): the task waits as `scheduled`, holding no queue slot */
   eta: Date | null;
+  /** the schedule that fired it, if any */
+  schedule?: TaskSchedule | null | undefined;
 }
 
 /** Why a message ended in the dead-letter queue. */

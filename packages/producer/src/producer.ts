@@ -12,6 +12,7 @@ import {
   type NewTask,
   type Router,
   type TaskRecord,
+  type TaskSchedule,
 } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
 import { checkCallbackUrl } from '@celerity/webhook/url-policy';
@@ -35,6 +36,8 @@ export interface SubmitRequest {
   eta?: string | undefined;
   /** called with a signed POST once the task is finished */
   callback_url?: string | undefined;
+  /** set by the beat only (HTTP bodies cannot carry it): the schedule and fire time this task stands for */
+  schedule?: TaskSchedule | undefined;
 }
 
 export interface ProducerDeps {
@@ -78,7 +81,7 @@ export function createProducerFromConfig(config: Readonly<Config>, deps: { store
  * publish fails its record is removed and the error (503-class) goes back to the caller.
  */
 export function createProducer(deps: ProducerDeps) {
-  async function prepare(request: SubmitRequest, traceId: string): Promise<NewTask> {
+  async function prepare(request: SubmitRequest, traceId: string, taskId = newTaskId()): Promise<NewTask> {
     const { job } = await deps.jobs.resolve(request.task);
     let input: unknown = request.input ?? null;
     if (job.input) {
@@ -104,7 +107,7 @@ export function createProducer(deps: ProducerDeps) {
     const callbackUrl = request.callback_url === undefined ? null : (await checkCallbackUrl(request.callback_url, { allowPrivate: deps.allowPrivateCallbacks })).href;
     return {
       eta: startTime(request),
-      id: newTaskId(),
+      id: taskId,
       task: request.task,
       queue: route.queue,
       priority: route.priority,
@@ -116,6 +119,7 @@ export function createProducer(deps: ProducerDeps) {
       trace_id: traceId,
       metadata: request.metadata ?? null,
       callback_url: callbackUrl,
+      schedule: request.schedule ?? null,
     };
   }
 
@@ -143,9 +147,10 @@ export function createProducer(deps: ProducerDeps) {
     /**
      * With an idempotency key, the same key and the same request within IDEMPOTENCY_TTL return the
      * original task (`replayed: true`); the same key with another request is a conflict.
+     * `taskId` (a UUIDv7) is for the beat, whose fires have deterministic ids; default a new one.
      */
-    async submit(request: SubmitRequest, traceId: string, idempotencyKey?: string): Promise<{ record: TaskRecord; replayed: boolean }> {
-      const task = await prepare(request, traceId);
+    async submit(request: SubmitRequest, traceId: string, idempotencyKey?: string, taskId?: string): Promise<{ record: TaskRecord; replayed: boolean }> {
+      const task = await prepare(request, traceId, taskId);
       if (idempotencyKey === undefined) return { record: (await accept([task]))[0]!, replayed: false };
 
       const fingerprint = createHash('sha256').update(stableStringify(request) ?? '').digest('hex').slice(0, 32);

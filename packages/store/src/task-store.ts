@@ -53,6 +53,8 @@ export interface ListQuery {
   status?: TaskStatus | undefined;
   queue?: string | undefined;
   task?: string | undefined;
+  /** tasks fired by this schedule (walks the schedule's own index) */
+  schedule?: string | undefined;
   limit: number;
   cursor?: string | undefined;
 }
@@ -144,8 +146,10 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
           callback: t.callback_url ? JSON.stringify(newCallback(t.callback_url)) : '',
           created_at: at,
           eta: t.eta ? t.eta.toISOString() : '',
+          ...(t.schedule ? { schedule: t.schedule.name, fire_at: t.schedule.fire_at } : {}),
         });
         multi.zadd(keys.index, 0, t.id);
+        if (t.schedule) multi.zadd(keys.scheduleTasks(t.schedule.name), 0, t.id);
         if (t.eta) multi.zadd(keys.scheduled, t.eta.getTime(), t.id);
       }
       await guard(multi.exec());
@@ -172,6 +176,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
         started_at: null,
         finished_at: null,
         eta: t.eta ? t.eta.toISOString() : null,
+        schedule: t.schedule ?? null,
       }));
     },
 
@@ -311,25 +316,31 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
     async list(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
       const matches: string[] = [];
       const expired: string[] = [];
+      const index = query.schedule === undefined ? keys.index : keys.scheduleTasks(query.schedule);
       let upper = query.cursor ? `(${query.cursor}` : '+';
       let examined = 0;
       let exhausted = false;
       let lastExamined: string | undefined;
       while (matches.length < query.limit && examined < LIST_SCAN_BUDGET) {
-        const ids = await guard(redis.zrevrangebylex(keys.index, upper, '-', 'LIMIT', 0, LIST_PAGE));
+        const ids = await guard(redis.zrevrangebylex(index, upper, '-', 'LIMIT', 0, LIST_PAGE));
         if (ids.length === 0) {
           exhausted = true;
           break;
         }
         const pipeline = redis.pipeline();
-        for (const id of ids) pipeline.hmget(keys.task(id), 'status', 'queue', 'task');
+        for (const id of ids) pipeline.hmget(keys.task(id), 'status', 'queue', 'task', 'schedule');
         const rows = (await guard(pipeline.exec())) ?? [];
         for (const [i, id] of ids.entries()) {
           examined += 1;
           lastExamined = id;
-          const [status, queue, task] = (rows[i]?.[1] ?? []) as (string | null)[];
+          const [status, queue, task, schedule] = (rows[i]?.[1] ?? []) as (string | null)[];
           if (!status) expired.push(id);
-          else if ((!query.status || status === query.status) && (!query.queue || queue === query.queue) && (!query.task || task === query.task)) {
+          else if (
+            (!query.status || status === query.status) &&
+            (!query.queue || queue === query.queue) &&
+            (!query.task || task === query.task) &&
+            (query.schedule === undefined || schedule === query.schedule)
+          ) {
             matches.push(id);
             if (matches.length === query.limit) break;
           }
@@ -340,7 +351,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
         }
         upper = `(${lastExamined}`;
       }
-      if (expired.length > 0) void redis.zrem(keys.index, ...expired).catch(() => undefined); // lazy clean-up of expired records
+      if (expired.length > 0) void redis.zrem(index, ...expired).catch(() => undefined); // lazy clean-up of expired records
       const pipeline = redis.pipeline();
       for (const id of matches) pipeline.hgetallBuffer(keys.task(id));
       const rows = matches.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
@@ -422,6 +433,7 @@ function toRecord(f: Record<string, Buffer>): TaskRecord {
     started_at: str('started_at'),
     finished_at: str('finished_at'),
     eta: str('eta'),
+    schedule: f.schedule && f.schedule.length > 0 ? { name: str('schedule')!, fire_at: str('fire_at')! } : null,
   };
 }
 

@@ -62,7 +62,7 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         schema: {
           tags: ['tasks'],
           summary: 'List tasks, newest first',
-          description: 'Filters by status, queue and task name; page with `cursor` = the previous `next_cursor`. Finished tasks disappear after RESULT_EXPIRES.',
+          description: 'Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Finished tasks disappear after RESULT_EXPIRES.',
           querystring: ListTasksQuery,
           response: { 200: TaskListSchema, ...problems(400, 401, 503) },
         },

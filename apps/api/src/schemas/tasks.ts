@@ -76,6 +76,10 @@ export const TaskRecordSchema = z
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
     eta: z.string().nullable(),
+    schedule: z
+      .object({ name: z.string(), fire_at: z.string().describe('The fire time this task stands for (for a manual trigger, the time of the trigger)') })
+      .nullable()
+      .describe('The schedule that fired this task (beat); null for a task submitted otherwise'),
   })
   .meta({ id: 'TaskRecord' });
 
@@ -86,6 +90,7 @@ export const ListTasksQuery = z
     status: TaskStatusSchema.optional(),
     queue: z.string().max(63).optional(),
     task: z.string().max(MAX_TASK_NAME_LENGTH).optional(),
+    schedule: z.string().max(100).optional().describe('Tasks fired by this schedule'),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().max(100).optional().describe('next_cursor from the previous page'),
   })

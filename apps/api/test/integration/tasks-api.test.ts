@@ -2,6 +2,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { newTaskId } from '@celerity/core';
 import { startApiHarness, type ApiHarness } from '../harness.js';
 
 let h: ApiHarness | undefined;
@@ -217,6 +218,19 @@ describe('GET /tasks', () => {
     expect(echoes.items.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[0]]);
     expect((await h.app.inject({ method: 'GET', url: '/tasks?status=bogus' })).statusCode).toBe(400);
     expect((await h.app.inject({ method: 'GET', url: '/tasks?limit=1000' })).statusCode).toBe(400);
+  });
+
+  it('filters by schedule; a client cannot claim one for its own task', async () => {
+    h = await startApiHarness();
+    const forged = await post(h, { task: 'demo.echo', schedule: { name: 'nightly', fire_at: '2026-01-01T00:00:00Z' } });
+    expect(forged.statusCode).toBe(400);
+    const plain = (await post(h, { task: 'demo.echo' })).json();
+    expect(plain.schedule).toBeNull();
+    const [fired] = await h.store.createRecords([
+      { id: newTaskId(), task: 'demo.echo', queue: 'cron', priority: 0, input: null, max_retries: 0, time_limit: null, soft_time_limit: null, retry_on_timeout: false, trace_id: 't', metadata: null, callback_url: null, eta: null, schedule: { name: 'nightly', fire_at: '2026-01-01T00:00:00.000Z' } },
+    ]);
+    const listed = (await h.app.inject({ method: 'GET', url: '/tasks?schedule=nightly' })).json();
+    expect(listed).toEqual({ items: [{ ...fired, schedule: { name: 'nightly', fire_at: '2026-01-01T00:00:00.000Z' } }], next_cursor: null });
   });
 });
 

@@ -185,6 +185,21 @@ describe('task store (real Redis)', () => {
     await expect.poll(() => redis.zscore(store.keys.index, ids[2]!)).toBeNull();
   });
 
+  it('keeps the schedule a task was fired by, and lists one schedule\'s tasks from its own index', async () => {
+    const fired = newTask({ schedule: { name: 'nightly', fire_at: '2026-03-01T02:00:00.000Z' } });
+    const other = newTask({ schedule: { name: 'hourly', fire_at: '2026-03-01T02:00:00.000Z' } });
+    const plain = newTask();
+    const [created] = await store.createRecords([fired, other, plain]);
+    expect(created!.schedule).toEqual({ name: 'nightly', fire_at: '2026-03-01T02:00:00.000Z' });
+    expect((await store.get(fired.id))!.schedule).toEqual({ name: 'nightly', fire_at: '2026-03-01T02:00:00.000Z' });
+    expect((await store.get(plain.id))!.schedule).toBeNull();
+
+    expect((await store.list({ limit: 10, schedule: 'nightly' })).items.map((r) => r.id)).toEqual([fired.id]);
+    expect((await store.list({ limit: 10, schedule: 'hourly' })).items.map((r) => r.id)).toEqual([other.id]);
+    expect((await store.list({ limit: 10, schedule: 'weekly' })).items).toEqual([]);
+    expect(await redis.zscore(store.keys.scheduleTasks('nightly'), fired.id)).toBe('0');
+  });
+
   it('answers STORE_UNAVAILABLE at once while Redis is unreachable (API client)', async () => {
     redis.disconnect();
     await expect(store.get(newTaskId())).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
