@@ -57,12 +57,14 @@ RUN npm prune --omit=dev --no-audit --no-fund \
 # Collect each workspace's runtime files into /out with the same relative layout, because
 # node_modules/@celerity/* are symlinks to ../../packages/* and ../../apps/*. A workspace may own a
 # nested node_modules (today packages/core/node_modules/uuid, a version that differs from the
-# hoisted one), so it is taken along when present.
+# hoisted one), so it is taken along when present, as are the store's Lua scripts (lua/, read at
+# start-up next to dist/).
 RUN set -eu; \
     for ws in $(node -p "require('./package.json').workspaces.join(' ')"); do \
       mkdir -p "/out/$ws"; \
       cp -a "$ws/package.json" "$ws/dist" "/out/$ws/"; \
       if [ -d "$ws/node_modules" ]; then cp -a "$ws/node_modules" "/out/$ws/"; fi; \
+      if [ -d "$ws/lua" ]; then cp -a "$ws/lua" "/out/$ws/"; fi; \
     done
 
 # ---------------------------------------------------------------------------------------------------

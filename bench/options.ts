@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 
 /** Fixed shape of the end-to-end load (not knobs, so runs stay comparable). */
@@ -9,10 +8,10 @@ export interface Knobs {
   /** tasks per end-to-end run (and messages for the broker ceiling unless --ceiling-n) */
   n: number;
   ceilingN: number;
-  /** WORKER_CONCURRENCY of each worker process (the service's default: the number of cores) */
-  concurrency: number;
-  /** WORKER_PREFETCH: the worker prefetches concurrency × this */
-  prefetch: number;
+  /** WORKER_CONCURRENCY of each worker process; unset: the service's own default */
+  concurrency: number | undefined;
+  /** WORKER_PREFETCH of each worker process; unset: the service's own default */
+  prefetch: number | undefined;
   workers: number;
   payloadBytes: number;
   batchSize: number;
@@ -26,8 +25,8 @@ export const USAGE = `usage: make bench ARGS="[options]"   (or: npx tsx bench/ru
 
   --n N               tasks per end-to-end run, batch and single each (default 20000)
   --ceiling-n N       messages for the broker ceiling (default: --n)
-  --concurrency N     WORKER_CONCURRENCY per worker process (default: cores, like the service)
-  --prefetch N        WORKER_PREFETCH: each worker prefetches concurrency × N (default 1)
+  --concurrency N     WORKER_CONCURRENCY per worker process (default: the service's default)
+  --prefetch N        WORKER_PREFETCH per worker process (default: the service's default)
   --workers N         worker processes (default 1)
   --payload-bytes N   size of each task's input (default 0: no input)
   --batch-size N      tasks per POST /tasks/batch (default 500 = BATCH_MAX_SIZE)
@@ -67,8 +66,8 @@ export function parseKnobs(argv: string[]): Knobs | 'help' {
   return {
     n,
     ceilingN: int('ceiling-n', n),
-    concurrency: int('concurrency', availableParallelism()),
-    prefetch: int('prefetch', 1),
+    concurrency: values.concurrency === undefined ? undefined : int('concurrency', 0),
+    prefetch: values.prefetch === undefined ? undefined : int('prefetch', 0),
     workers: int('workers', 1),
     payloadBytes: int('payload-bytes', 0, 0),
     batchSize: int('batch-size', 500),

@@ -27,10 +27,12 @@ export interface ServiceProcess {
 
 /** The node flags production uses (`npm start`, the Dockerfile): a small young generation keeps RSS down. */
 export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=2'];
+/** Extra node flags for the API and workers only, e.g. BENCH_SERVICE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them. */
+const EXTRA_NODE_FLAGS = (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 /** Starts `celerity <args>` (node apps/cli/dist/main.js) with the given extra environment. */
 export function spawnService(name: string, args: string[], env: Record<string, string>): ServiceProcess {
-  const child: ChildProcess = spawn(process.execPath, [...SERVICE_NODE_FLAGS, CLI, ...args], {
+  const child: ChildProcess = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...EXTRA_NODE_FLAGS, CLI, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

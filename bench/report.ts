@@ -2,6 +2,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CeilingResult } from './broker-ceiling.js';
+import type { BullmqResult } from './bullmq.js';
 import type { Cost, memoryOf } from './cost.js';
 import type { WindowCounters } from './counters.js';
 import type { E2EResult } from './e2e.js';
@@ -30,6 +31,7 @@ export interface BenchResults {
   };
   phases: {
     broker_ceiling?: PhaseOutcome<CeilingResult & { cost: Cost }>;
+    bullmq?: PhaseOutcome<BullmqResult & { cost: Cost }>;
     start?: PhaseOutcome<{ apiUrl: string }>;
     warmup?: PhaseOutcome<E2EResult>;
     e2e_batch?: PhaseOutcome<E2EPhase>;
@@ -80,8 +82,22 @@ export function renderTable(r: BenchResults): string {
     );
   }
 
+  const bull = ok(r.phases.bullmq);
+  const bullStack = bull ? (bull.cost.redis?.perThousandTasks ?? 0) + bull.cost.bench.perThousandTasks : undefined;
+  add(
+    'BullMQ reference, end to end',
+    bull ? `${fmt(bull.perSecond)} jobs/s` : 'n/a',
+    bull
+      ? `BullMQ ${bull.bullmqVersion} on the same Redis: ${fmt(bull.jobs)} no-op jobs, addBulk of ${fmt(bull.chunk)}, 1 Worker × concurrency ${bull.concurrency}, completed jobs kept; first add → last completed; CPU s per 1 000 jobs ${fmt(bullStack, 2)} (Redis ${fmt(bull.cost.redis?.perThousandTasks, 2)}, BullMQ's process ${fmt(bull.cost.bench.perThousandTasks, 2)})`
+      : why(r.phases.bullmq),
+  );
+
   const ceilingRate = ceiling?.endToEnd.perSecond;
-  const workerSetup = `${k.workers} worker${k.workers > 1 ? 's' : ''} × concurrency ${k.concurrency}, prefetch ${k.concurrency * k.prefetch}`;
+  const bullRate = bull?.perSecond;
+  const ratios = (perSecond: number): string =>
+    `**${fmt(bullRate ? perSecond / bullRate : Number.NaN, 2)}× BullMQ**, ${fmt(ceilingRate ? (perSecond / ceilingRate) * 100 : Number.NaN)}% of the broker ceiling`;
+  const tuning = k.concurrency === undefined && k.prefetch === undefined ? 'service defaults' : `WORKER_CONCURRENCY ${k.concurrency ?? 'default'}, WORKER_PREFETCH ${k.prefetch ?? 'default'}`;
+  const workerSetup = `${k.workers} worker${k.workers > 1 ? 's' : ''}, ${tuning}`;
   for (const [mode, outcome] of [
     ['batch', r.phases.e2e_batch],
     ['single', r.phases.e2e_single],
@@ -92,7 +108,7 @@ export function renderTable(r: BenchResults): string {
       `End to end, ${mode === 'batch' ? 'batch endpoint' : 'single POSTs'}`,
       e ? `${fmt(e.perSecond)} tasks/s` : 'n/a',
       e
-        ? `**${fmt(ceilingRate ? (e.perSecond / ceilingRate) * 100 : Number.NaN)}% of the broker ceiling**; ${fmt(e.statuses.succeeded ?? 0)} demo.noop${k.payloadBytes ? ` (${k.payloadBytes}-byte input)` : ''}, ${how}; all accepted after ${fmt(e.submitSeconds, 1)} s; ${workerSetup}${e.refused ? `; ${fmt(e.refused)} refused: ${e.refusals.join('; ')}` : ''}`
+        ? `${ratios(e.perSecond)}; ${fmt(e.statuses.succeeded ?? 0)} demo.noop${k.payloadBytes ? ` (${k.payloadBytes}-byte input)` : ''}, ${how}; all accepted after ${fmt(e.submitSeconds, 1)} s; ${workerSetup}${e.refused ? `; ${fmt(e.refused)} refused: ${e.refusals.join('; ')}` : ''}`
         : why(outcome),
     );
   }
@@ -137,7 +153,7 @@ export function renderTable(r: BenchResults): string {
     add(
       `Peak RSS, ${name}`,
       end ? mib(end.peak) : 'n/a',
-      `VmHWM at the end of the run${name === 'worker' ? `, ${k.concurrency} execution threads included${k.workers > 1 ? `, largest of ${k.workers} processes` : ''}` : ''}; RSS idle after warm-up ${fmt(idle?.rss)} MiB, at the end ${fmt(end?.rss)} MiB; peak so far ${checkpoints.join(', ')} MiB`,
+      `VmHWM at the end of the run${name === 'worker' ? `, execution threads included${k.workers > 1 ? `, largest of ${k.workers} processes` : ''}` : ''}; RSS idle after warm-up ${fmt(idle?.rss)} MiB, at the end ${fmt(end?.rss)} MiB; peak so far ${checkpoints.join(', ')} MiB`,
     );
   }
 
@@ -157,7 +173,7 @@ export function renderTable(r: BenchResults): string {
   add(
     'CPU s per 1 000 tasks, whole stack (batch / single)',
     both(stack),
-    `API + workers + RabbitMQ + Redis; the broker ceiling needs ${fmt(ceilingStack, 2)} (RabbitMQ + its client) per 1 000 messages — on 2 shared cores this ratio caps e2e ÷ ceiling`,
+    `API + workers + RabbitMQ + Redis (CPU s per 1 000 tasks = CPU ms per task); BullMQ needs ${fmt(bullStack, 2)} (Redis + its process) per 1 000 jobs, the batch path ${fmt(bullStack && batch ? stack(batch.cost) / bullStack : Number.NaN, 1)}× that; the broker ceiling needs ${fmt(ceilingStack, 2)} (RabbitMQ + its client) per 1 000 messages`,
   );
   add(
     'CPU s per 1 000 tasks, RabbitMQ / Redis (batch)',
@@ -220,7 +236,7 @@ export function renderTable(r: BenchResults): string {
 }
 
 export function knobLine(k: Knobs): string {
-  return `--n ${k.n} --ceiling-n ${k.ceilingN} --concurrency ${k.concurrency} --prefetch ${k.prefetch} --workers ${k.workers} --payload-bytes ${k.payloadBytes} --batch-size ${k.batchSize} --clients ${k.clients} --duration ${k.durationSeconds} --round-trips ${k.roundTrips}`;
+  return `--n ${k.n} --ceiling-n ${k.ceilingN}${k.concurrency === undefined ? '' : ` --concurrency ${k.concurrency}`}${k.prefetch === undefined ? '' : ` --prefetch ${k.prefetch}`} --workers ${k.workers} --payload-bytes ${k.payloadBytes} --batch-size ${k.batchSize} --clients ${k.clients} --duration ${k.durationSeconds} --round-trips ${k.roundTrips}`;
 }
 
 /** bench/results/<YYYY-MM-DD-HHMM>.json (local time), never overwriting an earlier run. */

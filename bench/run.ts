@@ -10,6 +10,7 @@ import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { cleanupNamespace } from '@celerity/testkit';
 import { measureBrokerCeiling } from './broker-ceiling.js';
+import { measureBullmq } from './bullmq.js';
 import { createCostMeter, memoryOf, type Measured } from './cost.js';
 import { diffWindow, endpointsFromEnv, otherRedisActivity, takeSnapshot, type OwnCommands } from './counters.js';
 import { runE2E, type E2EContext } from './e2e.js';
@@ -141,7 +142,24 @@ async function main(): Promise<void> {
       return { ...ceiling, cost: meter.between(cpuBefore, cpuAfter, ceiling.messages) };
     });
 
-    // the service: one API, --workers workers
+    // (1b) BullMQ on the same Redis, its own prefix: the reference every Celerity figure is read against
+    results.phases.bullmq = await phase(`BullMQ reference (${knobs.n} jobs)`, timeout, async (signal) => {
+      const meter = createCostMeter(undefined, []);
+      let cpuBefore = meter.sample();
+      let cpuAfter = cpuBefore;
+      const reference = await measureBullmq({
+        redisUrl: REDIS_URL,
+        prefix: `${namespace}-bullmq`,
+        jobs: knobs.n,
+        chunk: 1_000,
+        concurrency: 50,
+        signal,
+        around: { before: () => (cpuBefore = meter.sample()), after: () => (cpuAfter = meter.sample()) },
+      });
+      return { ...reference, cost: meter.between(cpuBefore, cpuAfter, reference.jobs) };
+    });
+
+    // the service: one API, --workers workers, at the product's defaults unless a knob says otherwise
     const port = await freePort();
     const apiUrl = `http://127.0.0.1:${port}`;
     const common = { NAMESPACE: namespace, LOG_LEVEL: 'warn', RABBITMQ_URL: AMQP_URL, REDIS_URL };
@@ -149,7 +167,11 @@ async function main(): Promise<void> {
     services.push(api);
     const workers: ServiceProcess[] = [];
     for (let i = 1; i <= knobs.workers; i += 1) {
-      workers.push(spawnService(`worker-${i}`, ['worker', '--concurrency', String(knobs.concurrency)], { ...common, WORKER_PREFETCH: String(knobs.prefetch), WORKER_SHUTDOWN_GRACE: '5' }));
+      const tuning = {
+        ...(knobs.concurrency !== undefined && { WORKER_CONCURRENCY: String(knobs.concurrency) }),
+        ...(knobs.prefetch !== undefined && { WORKER_PREFETCH: String(knobs.prefetch) }),
+      };
+      workers.push(spawnService(`worker-${i}`, ['worker'], { ...common, ...tuning, WORKER_SHUTDOWN_GRACE: '5' }));
     }
     services.push(...workers);
     const defaultQueue = `${namespace}.default`;

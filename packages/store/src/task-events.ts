@@ -2,32 +2,30 @@ import type { Redis } from 'ioredis';
 import type { TaskEvent, TaskEventEntry } from '@celerity/core';
 import { guard } from './guard.js';
 import type { Keys } from './keys.js';
-import { READ_EVENTS_SCRIPT } from './scripts.js';
+import { scriptsFor } from './scripts.js';
 
 export type TaskEventListener = (entry: TaskEventEntry) => void;
 
-type EventScripts = Redis & { celerityReadEvents(list: string, after: string, count: number): Promise<string[]> };
-
-/** "<seq> <json>", as the Lua scripts write and publish it (scripts.ts EVENTS). */
+/** "<seq> <json>", as the Lua scripts write and publish it (lua/events.lua). */
 function parseEntry(text: string): TaskEventEntry {
   const space = text.indexOf(' ');
   return { id: text.slice(0, space), event: JSON.parse(text.slice(space + 1)) as TaskEvent };
 }
 
 /**
- * Task events for watchers (SSE, WebSocket). The Lua scripts number every status and progress change
- * of a task (1, 2, 3 …), append it to the task's capped event list and publish it on the task's
- * channel (scripts.ts EVENTS); this reads the list (catch-up, Last-Event-ID) and fans the channel out
- * to the watchers of this process over ONE subscriber connection, subscribing a task's channel only
- * while someone watches it.
+ * Task events for watchers (SSE, WebSocket). Once a task has been watched (watch() marks it), the Lua
+ * scripts number each of its status and progress changes (1, 2, 3 …), append it to the task's capped
+ * event list and publish it on the task's channel (lua/events.lua): a task nobody follows costs no
+ * event writes. This reads the list (catch-up, Last-Event-ID) and fans the channel out to the
+ * watchers of this process over ONE subscriber connection, subscribing a task's channel only while
+ * someone watches it.
  */
 export function createTaskEvents(client: Redis, keys: Keys) {
   const listeners = new Map<string, Set<TaskEventListener>>();
   /** pending or done SUBSCRIBE per channel, so a second watcher also waits until events flow */
   const subscribed = new Map<string, Promise<unknown>>();
   let subscriber: Redis | undefined;
-  const scripts = client as EventScripts;
-  if (typeof scripts.celerityReadEvents !== 'function') client.defineCommand('celerityReadEvents', { numberOfKeys: 1, lua: READ_EVENTS_SCRIPT });
+  const scripts = scriptsFor(client);
 
   function connection(): Redis {
     if (subscriber) return subscriber;
@@ -47,7 +45,7 @@ export function createTaskEvents(client: Redis, keys: Keys) {
   return {
     /** Events numbered above `afterId` ('0' = from the start), oldest first. */
     async read(taskId: string, afterId: string, count = 1_000): Promise<TaskEventEntry[]> {
-      return (await guard(scripts.celerityReadEvents(keys.events(taskId), afterId, count))).map(parseEntry);
+      return (await guard(scripts.readEvents({ events: keys.events(taskId), after: afterId, count }))).map(parseEntry);
     },
 
     /** The number of the task's newest event ('0' when it has none yet). */
@@ -65,7 +63,11 @@ export function createTaskEvents(client: Redis, keys: Keys) {
       return oldest ? String(Number(oldest.slice(0, oldest.indexOf(' '))) - 1) : '0';
     },
 
-    /** Calls `listener` for each new event of the task until the returned function is called. */
+    /**
+     * Calls `listener` for each new event of the task until the returned function is called. Once
+     * subscribed, it marks the task as watched, so its changes are kept as events from then on: read
+     * the task's state only after this resolves, and no change falls between the state and the events.
+     */
     async watch(taskId: string, listener: TaskEventListener): Promise<() => Promise<void>> {
       const channel = keys.events(taskId);
       let watchers = listeners.get(channel);
@@ -84,6 +86,7 @@ export function createTaskEvents(client: Redis, keys: Keys) {
       };
       try {
         await guard(subscribed.get(channel)!);
+        await guard(scripts.watch({ record: keys.task(taskId) }));
       } catch (err) {
         await unwatch();
         throw err;

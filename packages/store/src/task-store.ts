@@ -19,17 +19,8 @@ import { createRedis } from './redis.js';
 import { createCallbacks } from './callbacks.js';
 import { createDeadLetters } from './dead-letters.js';
 import { createTaskEvents } from './task-events.js';
-import {
-  CANCEL_SCRIPT,
-  CLAIM_DUE_SCRIPT,
-  FINISH_SCRIPT,
-  PROGRESS_SCRIPT,
-  REAP_LEASES_SCRIPT,
-  RELEASE_DUE_SCRIPT,
-  RELEASE_SCRIPT,
-  RETRY_SCRIPT,
-  START_SCRIPT,
-} from './scripts.js';
+import { scriptsFor, type TaskKeys } from './scripts.js';
+import { createTickBatcher } from './tick-batcher.js';
 
 export type StartResult =
   | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null; retryOnTimeout: boolean }
@@ -95,25 +86,54 @@ export interface TaskStoreOptions {
   resultTtlSeconds: number;
 }
 
-type Scripts = Redis & {
-  celerityStart(key: string, deadLetters: string, worker: string, startedAt: string, from: string, redelivered: string, ttl: number): Promise<string[]>;
-  celerityFinish(key: string, deadLetters: string, status: string, at: string, result: Buffer | string, error: string, ttl: number, from: string, deadLetterReason: string): Promise<string>;
-  celerityRelease(key: string, scheduled: string, worker: string, reschedule: string, nowMs: number, nowIso: string, id: string): Promise<string>;
-  celerityReapLeases(leases: string, scheduled: string, deadLetters: string, nowMs: number, limit: number, taskPrefix: string, nowIso: string, ttl: number): Promise<[string[], string[]]>;
-  celerityCancel(key: string, channel: string, id: string, at: string, ttl: number, terminate: string, from: string): Promise<string[]>;
-  celerityProgress(key: string, progress: string, at: string): Promise<number>;
-  celerityRetry(key: string, scheduled: string, eta: string, etaMs: number, error: string, from: string, id: string, at: string): Promise<string>;
-  celerityClaimDue(scheduled: string, nowMs: number, leaseUntilMs: number, limit: number, taskPrefix: string, at: string): Promise<string[]>;
-  celerityReleaseDue(scheduled: string, leaseUntilMs: number, ...ids: string[]): Promise<number>;
-};
-
 export type TaskStore = ReturnType<typeof createTaskStore>;
 
 /** Records, results and status changes in Redis. The only module that knows the record layout. */
 export function createTaskStore(client: Redis, options: TaskStoreOptions) {
   const keys: Keys = createKeys(options.namespace);
   const ttl = options.resultTtlSeconds;
-  const redis = defineScripts(client);
+  const redis = client;
+  const scripts = scriptsFor(client);
+  const taskKeys = (id: string): TaskKeys => ({ record: keys.task(id), events: keys.events(id) });
+
+  // Claims and outcomes of the same event-loop turn go to Redis as one script call each.
+  // one batcher per worker name (a process may run several workers, each claims in its own name)
+  const startBatchers = new Map<string, (item: { id: string; redelivered: boolean }) => Promise<StartResult>>();
+  const startBatch = (worker: string) => {
+    let batcher = startBatchers.get(worker);
+    if (!batcher) {
+      batcher = createTickBatcher(async (items: { id: string; redelivered: boolean }[]) => {
+        const replies = await scripts.start({
+          deadLetters: keys.deadLetters,
+          callbacks: keys.callbacks,
+          worker,
+          startedAt: new Date().toISOString(),
+          from: FROM.running,
+          ttl,
+          tasks: items.map((i) => ({ keys: taskKeys(i.id), redelivered: i.redelivered })),
+        });
+        return replies.map(toStartResult);
+      });
+      startBatchers.set(worker, batcher);
+    }
+    return batcher;
+  };
+  const finishBatch = createTickBatcher(async (items: { id: string; outcome: FinalOutcome }[]) =>
+    scripts.finish({
+      deadLetters: keys.deadLetters,
+      callbacks: keys.callbacks,
+      finishedAt: new Date().toISOString(),
+      ttl,
+      from: FROM.finished,
+      tasks: items.map(({ id, outcome }) => ({
+        keys: taskKeys(id),
+        status: outcome.status,
+        result: outcome.resultGzip ? Buffer.from(outcome.resultGzip.buffer, outcome.resultGzip.byteOffset, outcome.resultGzip.byteLength) : '',
+        error: outcome.error ? JSON.stringify(outcome.error) : '',
+        deadLetterReason: outcome.status === 'succeeded' ? '' : outcome.status,
+      })),
+    }),
+  );
 
   return {
     keys,
@@ -186,40 +206,18 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
       await guard(redis.multi().del(...ids.map(keys.task)).zrem(keys.index, ...ids).zrem(keys.scheduled, ...ids).exec());
     },
 
+    /** Claims a delivered task (running), unless it may not start; claims of one turn share a script call. */
     async start(id: string, worker: string, redelivered: boolean): Promise<StartResult> {
-      const reply = await guard(redis.celerityStart(keys.task(id), keys.deadLetters, worker, new Date().toISOString(), FROM.running, redelivered ? '1' : '0', ttl));
-      if (reply[0] === 'missing') return { kind: 'missing' };
-      if (reply[0] === 'lost') return { kind: 'lost', attempts: Number(reply[1]) };
-      if (reply[0] === 'skip') return { kind: 'skip', status: reply[1] as TaskStatus };
-      return {
-        kind: 'started',
-        attempt: Number(reply[1]),
-        input: JSON.parse(reply[2] ?? 'null'),
-        timeLimit: reply[3] ? Number(reply[3]) : null,
-        softTimeLimit: reply[4] ? Number(reply[4]) : null,
-        maxRetries: Number(reply[5] ?? 0),
-        retryOnTimeout: reply[6] === '1',
-      };
+      return guard(startBatch(worker)({ id, redelivered }));
     },
 
     /**
      * Stores a terminal outcome unless the task was cancelled meanwhile; returns 'ok' or the status
-     * that won. A task that did not succeed is dead-lettered in the same step.
+     * that won. A task that did not succeed is dead-lettered in the same step. Outcomes of one turn
+     * share a script call.
      */
     async finish(id: string, outcome: FinalOutcome): Promise<'ok' | string> {
-      return guard(
-        redis.celerityFinish(
-          keys.task(id),
-          keys.deadLetters,
-          outcome.status,
-          new Date().toISOString(),
-          outcome.resultGzip ? Buffer.from(outcome.resultGzip.buffer, outcome.resultGzip.byteOffset, outcome.resultGzip.byteLength) : '',
-          outcome.error ? JSON.stringify(outcome.error) : '',
-          ttl,
-          FROM.finished,
-          outcome.status === 'succeeded' ? '' : outcome.status,
-        ),
-      );
+      return guard(finishBatch({ id, outcome }));
     },
 
     /**
@@ -229,7 +227,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
     async release(id: string, worker: string, options: { leased: boolean }): Promise<'ok' | string> {
       const now = new Date();
       return guard(
-        redis.celerityRelease(keys.task(id), keys.scheduled, worker, options.leased ? '1' : '0', now.getTime(), now.toISOString(), id),
+        scripts.release({ keys: taskKeys(id), scheduled: keys.scheduled, worker, reschedule: options.leased, nowMs: now.getTime(), nowIso: now.toISOString(), id }),
       );
     },
 
@@ -245,14 +243,24 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
     /** Reschedules (or, out of attempts, fails) running tasks whose lease ran out: their worker died. */
     async reapExpiredLeases(limit: number, now = new Date()): Promise<{ rescheduled: string[]; lost: string[] }> {
       const [rescheduled, lost] = await guard(
-        redis.celerityReapLeases(keys.leases, keys.scheduled, keys.deadLetters, now.getTime(), limit, keys.task(''), now.toISOString(), ttl),
+        scripts.reapLeases({
+          leases: keys.leases,
+          scheduled: keys.scheduled,
+          deadLetters: keys.deadLetters,
+          callbacks: keys.callbacks,
+          nowMs: now.getTime(),
+          limit,
+          taskPrefix: keys.task(''),
+          nowIso: now.toISOString(),
+          ttl,
+        }),
       );
       return { rescheduled, lost };
     },
 
     async cancel(id: string, terminate: boolean): Promise<CancelResult> {
       const at = new Date().toISOString();
-      const reply = await guard(redis.celerityCancel(keys.task(id), keys.control, id, at, ttl, terminate ? '1' : '0', FROM.cancelled));
+      const reply = await guard(scripts.cancel({ keys: taskKeys(id), callbacks: keys.callbacks, control: keys.control, id, at, ttl, terminate, from: FROM.cancelled }));
       if (reply[0] === 'missing') return { kind: 'missing' };
       if (reply[0] === 'finished') return { kind: 'finished', status: reply[1] as TaskStatus };
       return { kind: 'cancelled', previousStatus: reply[1] as TaskStatus, cancelledAt: at };
@@ -260,13 +268,13 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
 
     /** A failed attempt that will run again at `eta`: the task is `scheduled` meanwhile. Returns 'ok' or the status that won. */
     async retry(id: string, eta: Date, error: ErrorPayload): Promise<'ok' | string> {
-      return guard(redis.celerityRetry(keys.task(id), keys.scheduled, eta.toISOString(), eta.getTime(), JSON.stringify(error), FROM.scheduled, id, new Date().toISOString()));
+      return guard(scripts.retry({ keys: taskKeys(id), scheduled: keys.scheduled, eta, error: JSON.stringify(error), from: FROM.scheduled, id, at: new Date().toISOString() }));
     },
 
-    /** Claims up to `limit` scheduled tasks that are due, for `leaseMs` (see CLAIM_DUE_SCRIPT). */
+    /** Claims up to `limit` scheduled tasks that are due, for `leaseMs` (lua/claim-due.lua). */
     async claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<{ tasks: DueTask[]; leaseUntilMs: number }> {
       const leaseUntilMs = now + leaseMs;
-      const flat = await guard(redis.celerityClaimDue(keys.scheduled, now, leaseUntilMs, limit, keys.task(''), new Date(now).toISOString()));
+      const flat = await guard(scripts.claimDue({ scheduled: keys.scheduled, nowMs: now, leaseUntilMs, limit, taskPrefix: keys.task(''), nowIso: new Date(now).toISOString() }));
       const tasks: DueTask[] = [];
       for (let i = 0; i + 4 < flat.length; i += 5) {
         tasks.push({ id: flat[i]!, queue: flat[i + 1]!, priority: Number(flat[i + 2]), task: flat[i + 3]!, trace_id: flat[i + 4]! });
@@ -276,7 +284,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
 
     /** Forgets claimed tasks once their messages are confirmed (unless rescheduled meanwhile). */
     async releaseDue(ids: readonly string[], leaseUntilMs: number): Promise<void> {
-      if (ids.length > 0) await guard(redis.celerityReleaseDue(keys.scheduled, leaseUntilMs, ...ids));
+      if (ids.length > 0) await guard(scripts.releaseDue({ scheduled: keys.scheduled, leaseUntilMs, ids }));
     },
 
     /**
@@ -304,7 +312,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
     },
 
     async setProgress(id: string, progress: TaskProgress): Promise<boolean> {
-      return (await guard(redis.celerityProgress(keys.task(id), JSON.stringify(progress), new Date().toISOString()))) === 1;
+      return (await guard(scripts.progress({ keys: taskKeys(id), progress: JSON.stringify(progress), at: new Date().toISOString() }))) === 1;
     },
 
     async get(id: string): Promise<TaskRecord | undefined> {
@@ -384,20 +392,19 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
   };
 }
 
-function defineScripts(client: Redis): Scripts {
-  const scripts = client as Scripts;
-  if (typeof scripts.celerityStart !== 'function') {
-    client.defineCommand('celerityStart', { numberOfKeys: 2, lua: START_SCRIPT });
-    client.defineCommand('celerityFinish', { numberOfKeys: 2, lua: FINISH_SCRIPT });
-    client.defineCommand('celerityRelease', { numberOfKeys: 2, lua: RELEASE_SCRIPT });
-    client.defineCommand('celerityReapLeases', { numberOfKeys: 3, lua: REAP_LEASES_SCRIPT });
-    client.defineCommand('celerityCancel', { numberOfKeys: 2, lua: CANCEL_SCRIPT });
-    client.defineCommand('celerityProgress', { numberOfKeys: 1, lua: PROGRESS_SCRIPT });
-    client.defineCommand('celerityRetry', { numberOfKeys: 2, lua: RETRY_SCRIPT });
-    client.defineCommand('celerityClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE_SCRIPT });
-    client.defineCommand('celerityReleaseDue', { numberOfKeys: 1, lua: RELEASE_DUE_SCRIPT });
-  }
-  return scripts;
+function toStartResult(reply: string[]): StartResult {
+  if (reply[0] === 'missing') return { kind: 'missing' };
+  if (reply[0] === 'lost') return { kind: 'lost', attempts: Number(reply[1]) };
+  if (reply[0] === 'skip') return { kind: 'skip', status: reply[1] as TaskStatus };
+  return {
+    kind: 'started',
+    attempt: Number(reply[1]),
+    input: JSON.parse(reply[2] ?? 'null'),
+    timeLimit: reply[3] ? Number(reply[3]) : null,
+    softTimeLimit: reply[4] ? Number(reply[4]) : null,
+    maxRetries: Number(reply[5] ?? 0),
+    retryOnTimeout: reply[6] === '1',
+  };
 }
 
 function toRecord(f: Record<string, Buffer>): TaskRecord {

@@ -94,9 +94,11 @@ describe('GET /tasks/:id/events (SSE)', () => {
   it('resumes after Last-Event-ID (header or query) with only the missed events, and answers 204 after the end', async () => {
     const base = await listen();
     const id = await submit(h!);
+    const unwatch = await h!.store.events.watch(id, () => undefined); // a watcher that will drop
     await h!.store.start(id, 'w1', false);
     await h!.store.setProgress(id, { percent: 10, message: null, data: null });
     await h!.store.setProgress(id, { percent: 20, message: null, data: null });
+    await unwatch();
     const [first, second, third] = await h!.store.events.read(id, '0');
 
     const resumed = await sse(`${base}/tasks/${id}/events`, { 'last-event-id': first!.id });
@@ -119,6 +121,7 @@ describe('GET /tasks/:id/events (SSE)', () => {
   it('sends the state again when the events after Last-Event-ID were trimmed off the capped stream', async () => {
     const base = await listen();
     const id = await submit(h!);
+    await (await h!.store.events.watch(id, () => undefined))();
     await h!.store.start(id, 'w1', false);
     const [first] = await h!.store.events.read(id, '0');
     for (let i = 0; i < 1_300; i += 1) await h!.store.setProgress(id, { percent: i / 13, message: null, data: null });
@@ -128,16 +131,37 @@ describe('GET /tasks/:id/events (SSE)', () => {
     expect(await resumed.next()).toMatchObject({ event: 'state', data: { id, status: 'running', progress: { percent: 1_299 / 13 } } });
   });
 
-  it('sends the state of a finished task and ends at once', async () => {
+  it('sends the state of a finished task and ends at once; its id resumes to 204', async () => {
     const base = await listen();
     const id = await submit(h!);
     await h!.store.cancel(id, false);
     const stream = await sse(`${base}/tasks/${id}/events`);
     const state = await stream.next();
     expect(state).toMatchObject({ event: 'state', data: { id, status: 'cancelled' } });
-    expect(state.id).not.toBe('0');
     await stream.ended;
     expect(h!.store.events.watchedCount()).toBe(0);
+    expect((await sse(`${base}/tasks/${id}/events`, { 'last-event-id': state.id! })).status).toBe(204);
+  });
+
+  it('keeps no events for a task nobody watches, and keeps them from the moment someone does', async () => {
+    await listen();
+    const id = await submit(h!);
+    await h!.store.start(id, 'w1', false);
+    await h!.store.setProgress(id, { percent: 10, message: null, data: null });
+    expect(await h!.store.events.read(id, '0')).toEqual([]);
+    expect(await h!.redis.exists(h!.store.keys.events(id))).toBe(0);
+    const seen: unknown[] = [];
+    const unwatch = await h!.store.events.watch(id, (entry) => seen.push(entry.event));
+    await h!.store.setProgress(id, { percent: 20, message: null, data: null });
+    await succeed(h!, id, 'ok');
+    await waitFor(() => (seen.length === 2 ? true : undefined));
+    expect(seen).toMatchObject([{ type: 'progress', percent: 20 }, { type: 'status', status: 'succeeded' }]);
+    expect((await h!.store.events.read(id, '0')).map((e) => e.id)).toEqual(['1', '2']);
+    expect(await h!.redis.ttl(h!.store.keys.events(id))).toBeGreaterThan(0);
+    await unwatch();
+    // an unknown id is not marked: watching it leaves no record behind
+    await (await h!.store.events.watch(UNKNOWN_ID, () => undefined))();
+    expect(await h!.redis.exists(h!.store.keys.task(UNKNOWN_ID))).toBe(0);
   });
 
   it('writes a heartbeat comment every EVENTS_HEARTBEAT ms', async () => {

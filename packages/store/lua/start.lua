@@ -1,0 +1,33 @@
+--- @include allowed
+--- @include events
+--- @include dead-letter
+-- Claims tasks whose deliveries arrived together: each becomes `running` unless it may not start
+-- (missing, finished, cancelled, or a duplicate of a running one). One call for the whole batch.
+-- KEYS: dead letters, callbacks, then per task: record, events.
+-- ARGV: worker, started_at, allowed-from list, ttl seconds, then per task: redelivered ('1' | '').
+-- A redelivered `running` task means its worker died mid-run: it runs again, unless it has already
+-- used all its attempts (max_retries + 1) - then it is a poison task that keeps killing workers, and
+-- ends `failed` (WORKER_LOST) and dead-lettered instead of crash-looping.
+-- Returns per task: {'started', attempts, input, time_limit, soft_time_limit, max_retries,
+-- retry_on_timeout} | {'skip', status} | {'lost', attempts} | {'missing'}.
+local worker, at, from, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local out = {}
+for i = 1, (#KEYS - 2) / 2 do
+  local task_key, events_key, redelivered = KEYS[1 + 2 * i], KEYS[2 + 2 * i], ARGV[4 + i] == '1'
+  local f = redis.call('HMGET', task_key, 'status', 'attempts', 'max_retries', 'watched', 'input', 'time_limit', 'soft_time_limit', 'retry_on_timeout')
+  local status, used, max = f[1], tonumber(f[2] or '0'), tonumber(f[3] or '0')
+  if not status then
+    out[i] = {'missing'}
+  elseif (status == 'running' and not redelivered) or not allowed(status, from) then
+    out[i] = {'skip', status}
+  elseif status == 'running' and used >= max + 1 then
+    lose(task_key, events_key, KEYS[2], KEYS[1], used, 'died', at, ttl)
+    out[i] = {'lost', tostring(used)}
+  else
+    local attempts = used + 1
+    redis.call('HSET', task_key, 'status', 'running', 'worker', worker, 'started_at', at, 'attempts', attempts)
+    if f[4] == '1' then emit(task_key, events_key, status_event('running', at, attempts)) end
+    out[i] = {'started', tostring(attempts), f[5] or 'null', f[6] or '', f[7] or '', f[3] or '0', f[8] or ''}
+  end
+end
+return out
