@@ -2,6 +2,7 @@ import { connectBroker, type Broker } from '@celerity/broker';
 import { createLogger, createRouter, type Config } from '@celerity/core';
 import { createProducerFromConfig } from '@celerity/producer';
 import { createRedis, createTaskStore, type TaskStore } from '@celerity/store';
+import type { ResolveHost } from '@celerity/webhook';
 import { cleanupNamespace, testConfig, testNamespace } from '@celerity/testkit';
 import type { Redis } from 'ioredis';
 import { buildApp, type ApiDeps, type App } from '../src/app.js';
@@ -19,7 +20,7 @@ export interface ApiHarness {
 /** The real app on real RabbitMQ and Redis, in its own namespace, without a worker (tasks stay queued). */
 export async function startApiHarness(
   env: Record<string, string> = {},
-  options: Pick<ApiDeps, 'eventsHeartbeatMs' | 'eventsMaxSubscriptions'> = {},
+  options: Pick<ApiDeps, 'eventsHeartbeatMs' | 'eventsMaxSubscriptions'> & { resolveCallbackHost?: ResolveHost } = {},
 ): Promise<ApiHarness> {
   const ns = testNamespace();
   const config = testConfig(ns, env);
@@ -29,8 +30,9 @@ export async function startApiHarness(
   await redis.connect();
   const store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: config.RESULT_EXPIRES });
   const broker = await connectBroker({ url: config.RABBITMQ_URL, namespace: ns, queues: router.queues, log });
-  const producer = createProducerFromConfig(config, { store, broker, log });
-  const app = await buildApp({ config, log, store, broker, producer, ...options });
+  const { resolveCallbackHost, ...appOptions } = options;
+  const producer = createProducerFromConfig(config, { store, broker, log, ...(resolveCallbackHost ? { resolveCallbackHost } : {}) });
+  const app = await buildApp({ config, log, store, broker, producer, ...appOptions });
   return {
     ns,
     config,

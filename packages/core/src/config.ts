@@ -52,6 +52,11 @@ export const EnvSchema = z
     TASK_LEASE: seconds(60),
     WEBHOOK_SECRET: z.string().min(1).optional(),
     WEBHOOK_ALLOW_PRIVATE: flag,
+    // ports a callback_url may name (the scheme's default counts); any port with WEBHOOK_ALLOW_PRIVATE
+    WEBHOOK_ALLOWED_PORTS: csv.transform((ports) => ports.map(Number)).pipe(z.array(z.int().min(1).max(65535)).min(1)).default([80, 443]),
+    // submit-time resolution of callback hosts: a deadline per name and names resolved at once per process
+    WEBHOOK_DNS_TIMEOUT: seconds(5),
+    WEBHOOK_DNS_CONCURRENCY: z.coerce.number().int().positive().max(1_000).default(16),
     WEBHOOK_TIMEOUT: seconds(10),
     WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().positive().max(100).default(12),
     WEBHOOK_RETRY_DELAY: seconds(30),

@@ -15,7 +15,7 @@ import {
   type TaskSchedule,
 } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
-import { checkCallbackUrl } from '@celerity/webhook/url-policy';
+import { checkCallbackUrl, createCallbackDns, type ResolveHost } from '@celerity/webhook/url-policy';
 import { createHash } from 'node:crypto';
 import { stringify as stableStringify } from 'safe-stable-stringify';
 
@@ -49,12 +49,49 @@ export interface ProducerDeps {
   defaults: { maxRetries: number; timeLimitSeconds: number };
   /** callback URLs may point at loopback/private addresses (WEBHOOK_ALLOW_PRIVATE) */
   allowPrivateCallbacks: boolean;
+  /** the ports and resolver of the callback_url check (default: 80/443, the process-wide resolver) */
+  callbackUrls?: { allowedPorts?: readonly number[]; resolve?: ResolveHost };
 }
+
+/** Tasks of one batch checked at once: a batch cannot take every DNS slot of the process. */
+const BATCH_CHECK_CONCURRENCY = 4;
 
 export type Producer = ReturnType<typeof createProducer>;
 
 /** How long an Idempotency-Key is remembered (24 h, as Stripe and most APIs do). */
 export const IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+/**
+ * Prepares a batch a few tasks at a time, in order, and stops at the first refusal: nothing after it
+ * is checked (no DNS query is spent on a batch already refused). An InvalidTaskError is thrown again
+ * with the task's position (`tasks[3]: ...`, field `tasks.3.callback_url`).
+ */
+async function prepareInOrder<T>(requests: readonly SubmitRequest[], prepare: (request: SubmitRequest) => Promise<T>): Promise<T[]> {
+  const prepared = new Array<T>(requests.length);
+  let next = 0;
+  const failures: Array<{ index: number; err: unknown }> = [];
+  const lane = async () => {
+    while (failures.length === 0 && next < requests.length) {
+      const index = next++;
+      try {
+        prepared[index] = await prepare(requests[index]!);
+      } catch (err) {
+        failures.push({ index, err });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_CHECK_CONCURRENCY, requests.length) }, lane));
+  // lanes take tasks in order, so every task before a failing one was checked: the lowest index is the first refusal
+  const first = failures.sort((a, b) => a.index - b.index)[0];
+  if (first === undefined) return prepared;
+  const { index, err } = first;
+  if (err instanceof InvalidTaskError) {
+    // same class (so the same code), with the position of the offending task in the batch
+    const SameError = err.constructor as new (message: string, field?: string, options?: { cause?: unknown }) => InvalidTaskError;
+    throw new SameError(`tasks[${index}]: ${err.message}`, err.field ? `tasks.${index}.${err.field}` : `tasks.${index}`, { cause: err });
+  }
+  throw err;
+}
 
 /** countdown/eta → the time the task may start, or null for "now" (a time already past counts as now). */
 function startTime(request: SubmitRequest): Date | null {
@@ -65,13 +102,29 @@ function startTime(request: SubmitRequest): Date | null {
 }
 
 /** The producer as the configuration describes it: JOBS_ROOT, queues and routes, retry and time-limit defaults. */
-export function createProducerFromConfig(config: Readonly<Config>, deps: { store: TaskStore; broker: Broker; log: Logger }): Producer {
+export function createProducerFromConfig(config: Readonly<Config>, deps: {
+    store: TaskStore;
+    broker: Broker;
+    log: Logger;
+    /** the DNS queries under the callback check's deadline, bound and cache (tests); default: the system's servers */
+    resolveCallbackHost?: ResolveHost;
+  },): Producer {
+  const { resolveCallbackHost, ...rest } = deps;
   return createProducer({
-    ...deps,
+    ...rest,
     jobs: createJobRegistry(config.jobsRoot),
     router: createRouter(config.file.queues, config.file.routes),
     defaults: { maxRetries: config.TASK_MAX_RETRIES, timeLimitSeconds: config.TASK_TIME_LIMIT },
     allowPrivateCallbacks: config.WEBHOOK_ALLOW_PRIVATE,
+    callbackUrls: {
+      allowedPorts: config.WEBHOOK_ALLOWED_PORTS,
+      // one resolver per process: its deadline, concurrency bound and cache hold for every request
+      resolve: createCallbackDns({
+        timeoutMs: config.WEBHOOK_DNS_TIMEOUT * 1000,
+        concurrency: config.WEBHOOK_DNS_CONCURRENCY,
+        ...(resolveCallbackHost ? { resolve: resolveCallbackHost } : {}),
+      }),
+    },
   });
 }
 
@@ -104,7 +157,7 @@ export function createProducer(deps: ProducerDeps) {
       throw new InvalidTaskError('soft_time_limit may not exceed the hard time limit', 'soft_time_limit');
     }
     // resolved now (422 for a private address) and again at each delivery, against DNS rebinding
-    const callbackUrl = request.callback_url === undefined ? null : (await checkCallbackUrl(request.callback_url, { allowPrivate: deps.allowPrivateCallbacks })).href;
+    const callbackUrl = request.callback_url === undefined ? null : (await checkCallbackUrl(request.callback_url, { ...deps.callbackUrls, allowPrivate: deps.allowPrivateCallbacks })).href;
     return {
       eta: startTime(request),
       id: taskId,
@@ -171,22 +224,7 @@ export function createProducer(deps: ProducerDeps) {
 
     /** All or nothing: every task is checked before any record is written. */
     async submitBatch(requests: readonly SubmitRequest[], traceId: string): Promise<TaskRecord[]> {
-      // checked side by side (callback URLs are resolved); the first refusal in batch order is the one reported
-      const prepared = await Promise.allSettled(requests.map((request) => prepare(request, traceId)));
-      const tasks: NewTask[] = [];
-      for (const [i, outcome] of prepared.entries()) {
-        if (outcome.status === 'fulfilled') {
-          tasks.push(outcome.value);
-          continue;
-        }
-        const err: unknown = outcome.reason;
-        if (err instanceof InvalidTaskError) {
-          // same class (so the same code), with the position of the offending task in the batch
-          const SameError = err.constructor as new (message: string, field?: string, options?: { cause?: unknown }) => InvalidTaskError;
-          throw new SameError(`tasks[${i}]: ${err.message}`, err.field ? `tasks.${i}.${err.field}` : `tasks.${i}`, { cause: err });
-        }
-        throw err;
-      }
+      const tasks = await prepareInOrder(requests, (request) => prepare(request, traceId));
       return accept(tasks);
     },
   };

@@ -3,5 +3,6 @@
  * not load undici for a check that needs none.
  */
 export { isForbiddenAddress } from './address-policy.js';
-export { checkCallbackUrl, MAX_CALLBACK_URL_LENGTH, type CheckCallbackUrlOptions, type LookupFn } from './callback-url.js';
+export { createCallbackDns, type CallbackDnsOptions, type ResolveHost } from './callback-dns.js';
+export { checkCallbackUrl, DEFAULT_CALLBACK_PORTS, MAX_CALLBACK_URL_LENGTH, type CheckCallbackUrlOptions } from './callback-url.js';
 export { CallbackUrlRefusedError, DnsUnavailableError } from './errors.js';

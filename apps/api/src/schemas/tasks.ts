@@ -23,7 +23,7 @@ export const SubmitTaskBody = z
       .string()
       .max(MAX_CALLBACK_URL_LENGTH)
       .optional()
-      .describe('http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses are refused (422) unless WEBHOOK_ALLOW_PRIVATE'),
+      .describe('http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE'),
   })
   .strict()
   .meta({ id: 'SubmitTask' });

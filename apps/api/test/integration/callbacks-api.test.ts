@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ResolveHost } from '@celerity/webhook';
 import { startApiHarness, type ApiHarness } from '../harness.js';
 
 let h: ApiHarness | undefined;
@@ -65,5 +66,54 @@ describe('callback_url', () => {
     expect(again.statusCode).toBe(202);
     expect(again.json().callback).toEqual({ url: 'https://93.184.216.34/hook', state: 'pending', attempts: 0, last_status: 500, last_error: 'HTTP 500' });
     expect(await h.redis.zscore(h.store.keys.callbacks, withCallback.id)).not.toBeNull();
+  });
+
+  it('refuses a public host on a port other than 80/443, unless WEBHOOK_ALLOWED_PORTS names it', async () => {
+    h = await startApiHarness();
+    const res = await submit(h, 'https://93.184.216.34:6379/hook');
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ code: 'CALLBACK_URL_REFUSED', detail: expect.stringMatching(/port 6379 is not allowed/) });
+    await h.close();
+    h = await startApiHarness({ WEBHOOK_ALLOWED_PORTS: '443,8443' });
+    expect((await submit(h, 'https://93.184.216.34:8443/hook')).statusCode).toBe(202);
+  });
+});
+
+describe('callback hosts resolved at submit', () => {
+  const batch = (count: number, host: (i: number) => string) => ({
+    tasks: Array.from({ length: count }, (_, i) => ({ task: 'demo.echo', callback_url: `https://${host(i)}/hook` })),
+  });
+
+  it('a batch stops at its first refusal: 100 unknown hosts cost a handful of queries, not 100', async () => {
+    const asked: string[] = [];
+    const resolve: ResolveHost = async (hostname) => {
+      asked.push(hostname);
+      throw Object.assign(new Error(`queryA ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    };
+    h = await startApiHarness({}, { resolveCallbackHost: resolve });
+    const res = await h.app.inject({ method: 'POST', url: '/tasks/batch', payload: batch(100, (i) => `h${i}.example`) });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ code: 'CALLBACK_URL_REFUSED', errors: [{ field: 'tasks.0.callback_url' }] });
+    expect(asked.length).toBeLessThanOrEqual(4);
+  });
+
+  it('names that never answer are given up after WEBHOOK_DNS_TIMEOUT (503), and other callers are not held up meanwhile', async () => {
+    const resolve: ResolveHost = (hostname) => (hostname === 'hooks.example.com' ? Promise.resolve(['93.184.216.34']) : new Promise<string[]>(() => undefined));
+    // two batches take 4 + 4 of the 8 slots, each for at most the deadline
+    h = await startApiHarness({ WEBHOOK_DNS_TIMEOUT: '0.5', WEBHOOK_DNS_CONCURRENCY: '8' }, { resolveCallbackHost: resolve });
+    const started = Date.now();
+    const stuck = h.app.inject({ method: 'POST', url: '/tasks/batch', payload: batch(500, (i) => `slow${i}.example`) });
+    const stuckToo = h.app.inject({ method: 'POST', url: '/tasks/batch', payload: batch(500, (i) => `late${i}.example`) });
+    await new Promise((r) => setTimeout(r, 100)); // both batches are resolving
+    const other = await submit(h, 'https://hooks.example.com/hook');
+    expect(other.statusCode).toBe(202);
+    expect(Date.now() - started).toBeLessThan(1_000); // waited at most one deadline for a slot
+    expect((await stuckToo).statusCode).toBe(503);
+    const res = await stuck;
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBeDefined();
+    expect(res.json()).toMatchObject({ code: 'DNS_UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect((await h.store.list({ limit: 10 })).items).toHaveLength(1);
   });
 });

@@ -190,3 +190,13 @@ describe('CELERITY_CONFIG file', () => {
     expect(configError({ CELERITY_CONFIG: broken }).message).toContain(broken);
   });
 });
+
+describe('security limits', () => {
+  it('callbacks: ports 80 and 443, a 5 s DNS deadline, 16 names at once by default; bad values are refused', () => {
+    expect(loadConfig({})).toMatchObject({ WEBHOOK_ALLOWED_PORTS: [80, 443], WEBHOOK_DNS_TIMEOUT: 5, WEBHOOK_DNS_CONCURRENCY: 16 });
+    expect(loadConfig({ WEBHOOK_ALLOWED_PORTS: '443, 8443' }).WEBHOOK_ALLOWED_PORTS).toEqual([443, 8443]);
+    expect(configError({ WEBHOOK_ALLOWED_PORTS: '443,http' }).message).toMatch(/WEBHOOK_ALLOWED_PORTS/);
+    expect(configError({ WEBHOOK_ALLOWED_PORTS: '70000' }).message).toMatch(/WEBHOOK_ALLOWED_PORTS/);
+    expect(configError({ WEBHOOK_DNS_CONCURRENCY: '0' }).message).toMatch(/WEBHOOK_DNS_CONCURRENCY/);
+  });
+});
