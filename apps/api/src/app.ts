@@ -21,9 +21,16 @@ export const API_VERSION = '0.1.0';
 
 /** Builds the Fastify app without listening, so tests use inject() and main.ts owns the process. */
 export async function buildApp(deps: ApiDeps) {
+  const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.log,
-    bodyLimit: deps.config.BODY_LIMIT,
+    bodyLimit: config.BODY_LIMIT,
+    // a client must send its whole request within HTTP_REQUEST_TIMEOUT (a slow trickle gets a 408);
+    // node checks the deadline every connectionsCheckingInterval, so it holds to about a second
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT * 1000,
+    connectionTimeout: config.HTTP_CONNECTION_TIMEOUT * 1000,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT * 1000,
+    http: { headersTimeout: Math.min(config.HTTP_REQUEST_TIMEOUT, 60) * 1000, connectionsCheckingInterval: 1_000 },
     // request logs carry trace_id; the routes log what matters, so per-request access logs are off
     logController: new LogController({ requestIdLogLabel: 'trace_id', disableRequestLogging: true }),
     requestIdHeader: false,
@@ -35,6 +42,8 @@ export async function buildApp(deps: ApiDeps) {
     ajv: { customOptions: { coerceTypes: false } },
   }).withTypeProvider<ZodTypeProvider>();
 
+  // connections past the cap are closed as they arrive, before they cost a parser or a request
+  app.server.maxConnections = config.HTTP_MAX_CONNECTIONS;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

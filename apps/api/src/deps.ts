@@ -1,11 +1,12 @@
 import type { Broker } from '@celerity/broker';
-import type { Config, Logger } from '@celerity/core';
+import type { Env, Logger } from '@celerity/core';
 import type { Producer } from '@celerity/producer';
 import type { TaskStore } from '@celerity/store';
 
 /** What the HTTP app needs; main.ts (startApi) builds it, tests pass real ones of their own. */
 export interface ApiDeps {
-  config: Pick<Config, 'API_KEYS' | 'BODY_LIMIT' | 'BATCH_MAX_SIZE'> & Partial<Pick<Config, 'CORS_ORIGINS'>>;
+  /** the environment settings (EnvSchema); the API reads its limits, keys and timeouts from here */
+  config: Readonly<Env>;
   log: Logger;
   store: TaskStore;
   broker: Broker;

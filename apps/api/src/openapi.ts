@@ -1,5 +1,5 @@
 import type { Broker } from '@celerity/broker';
-import { createLogger } from '@celerity/core';
+import { createLogger, EnvSchema } from '@celerity/core';
 import type { Producer } from '@celerity/producer';
 import type { TaskStore } from '@celerity/store';
 import { buildApp } from './app.js';
@@ -10,7 +10,7 @@ export async function renderOpenApi(): Promise<string> {
   // closing the app closes the store's event subscriber: the one thing the store may do here
   const store = Object.assign(Object.create(unused) as object, { events: { close: () => undefined } }) as TaskStore;
   const app = await buildApp({
-    config: { API_KEYS: undefined, BODY_LIMIT: 1_048_576, BATCH_MAX_SIZE: 500 },
+    config: EnvSchema.parse({}), // the defaults: the document must not depend on the environment it is made in
     log: createLogger({ service: 'openapi', level: 'silent' }),
     store,
     broker: unused as Broker,

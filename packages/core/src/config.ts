@@ -69,6 +69,14 @@ export const EnvSchema = z
     BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576),
     BATCH_MAX_SIZE: z.coerce.number().int().positive().max(10_000).default(500),
     PUBLISH_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+    // the HTTP server (docs/security.md): receiving a whole request (headers and body) may take
+    // HTTP_REQUEST_TIMEOUT; a connection idle (nothing read or written) for HTTP_CONNECTION_TIMEOUT is
+    // closed, which must leave room for the 15 s heartbeat of event streams; an idle keep-alive
+    // connection is kept HTTP_KEEP_ALIVE_TIMEOUT; at most HTTP_MAX_CONNECTIONS at once per process
+    HTTP_REQUEST_TIMEOUT: seconds(30),
+    HTTP_CONNECTION_TIMEOUT: z.coerce.number().min(20, 'must leave room for the 15 s heartbeat of event streams (at least 20)').default(120),
+    HTTP_KEEP_ALIVE_TIMEOUT: seconds(72),
+    HTTP_MAX_CONNECTIONS: z.coerce.number().int().positive().default(4_096),
   })
   .refine((env) => env.TASK_SOFT_TIME_LIMIT <= env.TASK_TIME_LIMIT, {
     path: ['TASK_SOFT_TIME_LIMIT'],

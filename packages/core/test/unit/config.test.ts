@@ -199,4 +199,11 @@ describe('security limits', () => {
     expect(configError({ WEBHOOK_ALLOWED_PORTS: '70000' }).message).toMatch(/WEBHOOK_ALLOWED_PORTS/);
     expect(configError({ WEBHOOK_DNS_CONCURRENCY: '0' }).message).toMatch(/WEBHOOK_DNS_CONCURRENCY/);
   });
+
+  it('HTTP server: 30 s per request, 120 s idle, 72 s keep-alive, 4096 connections by default', () => {
+    expect(loadConfig({})).toMatchObject({ HTTP_REQUEST_TIMEOUT: 30, HTTP_CONNECTION_TIMEOUT: 120, HTTP_KEEP_ALIVE_TIMEOUT: 72, HTTP_MAX_CONNECTIONS: 4096 });
+    expect(configError({ HTTP_CONNECTION_TIMEOUT: '10' }).message).toMatch(/heartbeat[\s\S]*HTTP_CONNECTION_TIMEOUT/);
+    expect(configError({ HTTP_REQUEST_TIMEOUT: '0' }).message).toMatch(/HTTP_REQUEST_TIMEOUT/);
+    expect(configError({ HTTP_MAX_CONNECTIONS: 'lots' }).message).toMatch(/HTTP_MAX_CONNECTIONS/);
+  });
 });
