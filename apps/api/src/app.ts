@@ -5,7 +5,8 @@ import fastifyWebsocket from '@fastify/websocket';
 import { newTraceId } from '@celerity/core';
 import Fastify, { LogController } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { assertPlainTarget, createApiKeyCheck } from './auth.js';
+import { anonymousCaller, assertPlainTarget, createApiKeyCheck } from './auth.js';
+import { createCredentials } from './credentials.js';
 import type { ApiDeps } from './deps.js';
 import { problem, sendProblem, toProblem } from './http-errors.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -13,7 +14,6 @@ import { healthRoutes } from './routes/health.js';
 import { taskEventRoutes } from './routes/task-events.js';
 import { taskEventWsRoutes } from './routes/task-events-ws.js';
 import { taskRoutes } from './routes/tasks.js';
-import { createWatchTokens } from './watch-tokens.js';
 
 
 const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -98,12 +98,16 @@ export async function buildApp(deps: ApiDeps) {
     });
   }
 
-  const apiKeys = deps.config.API_KEYS ?? [];
-  const watchTokens = createWatchTokens(apiKeys);
+  const credentials = deps.credentials ?? createCredentials(config.API_KEYS ?? []);
   app.decorateRequest('watchScope', null);
-  app.addHook('onRequest', async (request) => assertPlainTarget(request));
-  if (apiKeys.length > 0) {
-    const check = createApiKeyCheck(apiKeys, watchTokens);
+  app.decorateRequest('watchExpiresAt', null);
+  app.decorateRequest('caller', '');
+  app.addHook('onRequest', async (request) => {
+    assertPlainTarget(request);
+    anonymousCaller(request);
+  });
+  if (credentials.enabled) {
+    const check = createApiKeyCheck(credentials);
     app.addHook('onRequest', async (request) => check(request));
   }
   app.addHook('onSend', async (request, reply) => {
@@ -122,7 +126,7 @@ export async function buildApp(deps: ApiDeps) {
 
   await app.register(healthRoutes(deps, deps.isDraining ?? (() => false)));
   await app.register(taskRoutes(deps));
-  await app.register(taskEventRoutes(deps, watchTokens));
+  await app.register(taskEventRoutes(deps, credentials));
   await app.register(taskEventWsRoutes(deps));
   await app.register(deadLetterRoutes(deps));
   // the store's event subscriber connection is opened on the first watch; it must not outlive the app

@@ -1,7 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { MalformedRequestError, UnauthorizedError } from '@celerity/core';
-import type { WatchTokens } from './watch-tokens.js';
+import { tokenCallerId, type Credentials } from './credentials.js';
 
 /**
  * Who may call a route, declared on the route itself (`config: { access }`) and read from the route
@@ -20,10 +19,15 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** set when the request came with a watch token instead of an API key: the task ids it may follow */
     watchScope: ReadonlySet<string> | null;
+    /** when that watch token expires (ms since the epoch); open streams close then */
+    watchExpiresAt: number | null;
+    /**
+     * Who is asking, for limits and scoping: `key:<hash>` (an API key), `token:<hash>` (a watch token),
+     * or `ip:<address>` (no credential: auth off, or a public route)
+     */
+    caller: string;
   }
 }
-
-const digest = (key: string) => createHash('sha256').update(key).digest();
 
 /** The access level of the route this request will run; unknown routes (404) need a key. */
 export function routeAccess(request: FastifyRequest): RouteAccess {
@@ -38,12 +42,19 @@ export function assertPlainTarget(request: FastifyRequest): void {
   if (request.raw.url?.includes('#')) throw new MalformedRequestError('a request target must not contain "#"');
 }
 
+/** The caller of a request before any credential is checked: its address. */
+export function anonymousCaller(request: FastifyRequest): void {
+  request.caller = `ip:${request.ip}`;
+}
+
+/** Whether the caller presented an API key (and so has its own Idempotency-Key space, limits, ...). */
+export const isKeyCaller = (caller: string) => caller.startsWith('key:');
+
 /**
  * Checks X-API-Key or `Authorization: Bearer <key>` against API_KEYS in constant time. Routes with
  * `watch` access also take a watch token (`?access_token=`), which limits them to the token's task ids.
  */
-export function createApiKeyCheck(apiKeys: readonly string[], watchTokens: WatchTokens): (request: FastifyRequest) => void {
-  const known = apiKeys.map(digest);
+export function createApiKeyCheck(credentials: Credentials): (request: FastifyRequest) => void {
   return (request) => {
     const access = routeAccess(request);
     // a CORS preflight never carries credentials (browsers strip them); it is answered by the CORS plugin
@@ -51,16 +62,18 @@ export function createApiKeyCheck(apiKeys: readonly string[], watchTokens: Watch
     const accessToken = (request.query as Record<string, unknown> | undefined)?.access_token;
     if (accessToken !== undefined && access === 'watch') {
       if (typeof accessToken !== 'string') throw new UnauthorizedError('access_token must be given once');
-      request.watchScope = watchTokens.verify(accessToken);
+      const { ids, expiresAt } = credentials.watchTokens().verifyClaims(accessToken);
+      request.watchScope = ids;
+      request.watchExpiresAt = expiresAt;
+      request.caller = tokenCallerId(accessToken);
       return;
     }
     const header = request.headers['x-api-key'];
     const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const presented = (typeof header === 'string' ? header : undefined) ?? bearer;
     if (!presented) throw new UnauthorizedError('an API key is required (X-API-Key or Authorization: Bearer)');
-    const candidate = digest(presented);
-    // compare against every key so the time taken does not reveal which one matched
-    const ok = known.reduce((found, key) => timingSafeEqual(key, candidate) || found, false);
-    if (!ok) throw new UnauthorizedError('unknown API key');
+    const caller = credentials.identify(presented);
+    if (!caller) throw new UnauthorizedError('unknown API key');
+    request.caller = caller;
   };
 }

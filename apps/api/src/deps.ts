@@ -2,6 +2,7 @@ import type { Broker } from '@celerity/broker';
 import type { Env, Logger } from '@celerity/core';
 import type { Producer } from '@celerity/producer';
 import type { TaskStore } from '@celerity/store';
+import type { Credentials } from './credentials.js';
 
 /** What the HTTP app needs; main.ts (startApi) builds it, tests pass real ones of their own. */
 export interface ApiDeps {
@@ -11,6 +12,8 @@ export interface ApiDeps {
   store: TaskStore;
   broker: Broker;
   producer: Producer;
+  /** the accepted API keys, replaceable at run time (default: API_KEYS, fixed) */
+  credentials?: Credentials;
   /** true once shutdown has begun: /ready answers 503 so load balancers stop sending traffic */
   isDraining?: () => boolean;
   /** heartbeat of event streams: SSE comment lines, WebSocket pings, re-reading missed events (default 15 s) */

@@ -15,6 +15,8 @@ export interface WatchTokens {
   issue(taskIds: readonly string[], ttlSeconds: number, now?: Date): { token: string; expires_at: string };
   /** The task ids the token allows; throws UnauthorizedError for a bad or expired token. */
   verify(token: string, now?: Date): ReadonlySet<string>;
+  /** verify(), with the moment the token expires (ms since the epoch) */
+  verifyClaims(token: string, now?: Date): { ids: ReadonlySet<string>; expiresAt: number };
 }
 
 /** `v1.<payload>.<signature>`, both base64url without padding; a SHA-256 HMAC is 43 characters. */
@@ -34,18 +36,21 @@ export function createWatchTokens(apiKeys: readonly string[]): WatchTokens {
       return { token: `v1.${payload}.${sign(payload).toString('base64url')}`, expires_at: new Date(exp * 1000).toISOString() };
     },
 
-    verify(token, now = new Date()) {
-      // one spelling only: base64url without padding, the signature exactly one HMAC-SHA256 long
-      const parts = TOKEN_FORMAT.exec(token);
-      if (!parts) throw new UnauthorizedError('malformed access_token');
-      const [, payload = '', signature = ''] = parts;
-      const presented = Buffer.from(signature, 'base64url');
-      if (presented.toString('base64url') !== signature || !timingSafeEqual(presented, sign(payload))) {
-        throw new UnauthorizedError('invalid access_token');
-      }
-      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { ids: string[]; exp: number };
-      if (claims.exp * 1000 <= now.getTime()) throw new UnauthorizedError('access_token expired; ask for a new one (POST /events/tokens)');
-      return new Set(claims.ids);
-    },
+    verify: (token, now = new Date()) => verifyClaims(token, now).ids,
+    verifyClaims,
   };
+
+  function verifyClaims(token: string, now = new Date()): { ids: ReadonlySet<string>; expiresAt: number } {
+    // one spelling only: base64url without padding, the signature exactly one HMAC-SHA256 long
+    const parts = TOKEN_FORMAT.exec(token);
+    if (!parts) throw new UnauthorizedError('malformed access_token');
+    const [, payload = '', signature = ''] = parts;
+    const presented = Buffer.from(signature, 'base64url');
+    if (presented.toString('base64url') !== signature || !timingSafeEqual(presented, sign(payload))) {
+      throw new UnauthorizedError('invalid access_token');
+    }
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { ids: string[]; exp: number };
+    if (claims.exp * 1000 <= now.getTime()) throw new UnauthorizedError('access_token expired; ask for a new one (POST /events/tokens)');
+    return { ids: new Set(claims.ids), expiresAt: claims.exp * 1000 };
+  }
 }

@@ -3,6 +3,7 @@ import { DeadLetterNotFoundError, DeadLetterNotRetryableError, MalformedDeadLett
 import type { SubmitRequest } from '@celerity/producer';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
+import { internalIdempotencyKey } from '../idempotency-keys.js';
 import { DeadLetterIdParams, DeadLetterListSchema, DeadLetterSchema, ListDeadLettersQuery, PurgeResultSchema } from '../schemas/dead-letters.js';
 import { problems, TaskRecordSchema } from '../schemas/tasks.js';
 
@@ -81,7 +82,7 @@ export function deadLetterRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         const dead = await deps.store.deadLetters.get(id);
         if (!dead) throw new DeadLetterNotFoundError(`no dead letter ${id} (already re-submitted or deleted?)`);
         // the dead-letter id as idempotency key: a double click re-submits once
-        const { record } = await deps.producer.submit(resubmission(dead), String(request.id), `dead-letter:${id}`);
+        const { record } = await deps.producer.submit(resubmission(dead), String(request.id), internalIdempotencyKey(`dead-letter:${id}`));
         await deps.store.deadLetters.delete(id);
         request.log.info({ dead_letter_id: id, task_id: record.id, previous_task_id: dead.task_id, previous_trace_id: dead.trace_id }, 'dead letter re-submitted');
         return reply.code(202).header('location', `/tasks/${record.id}`).send(record);

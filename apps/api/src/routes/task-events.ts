@@ -5,7 +5,7 @@ import type { ApiDeps } from '../deps.js';
 import { openSse, type SseWriter } from '../events/sse.js';
 import { openTaskFeed, type FeedItem } from '../events/task-feed.js';
 import { SSE_DESCRIPTION, TaskEventsHeaders, TaskEventsQuery, WatchTokenBody, WatchTokenSchema } from '../schemas/task-events.js';
-import type { WatchTokens } from '../watch-tokens.js';
+import type { Credentials } from '../credentials.js';
 import { problems, TaskIdParams } from '../schemas/tasks.js';
 
 export const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -16,7 +16,7 @@ function write(sse: SseWriter, taskId: string, item: FeedItem): void {
 }
 
 /** GET /tasks/:id/events: Server-Sent Events of one task's status and progress changes; POST /events/tokens. */
-export function taskEventRoutes(deps: ApiDeps, watchTokens: WatchTokens): FastifyPluginAsyncZod {
+export function taskEventRoutes(deps: ApiDeps, credentials: Credentials): FastifyPluginAsyncZod {
   const heartbeatMs = deps.eventsHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   return async (app) => {
     app.post(
@@ -34,7 +34,7 @@ export function taskEventRoutes(deps: ApiDeps, watchTokens: WatchTokens): Fastif
       async (request, reply) => {
         const ids = [...new Set(request.body.task_ids)];
         for (const id of ids) assertTaskId(id);
-        return reply.code(201).send({ ...watchTokens.issue(ids, request.body.ttl_seconds), task_ids: ids });
+        return reply.code(201).send({ ...credentials.watchTokens().issue(ids, request.body.ttl_seconds), task_ids: ids });
       },
     );
 

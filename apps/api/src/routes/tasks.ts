@@ -1,6 +1,7 @@
 import { assertTaskId, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
+import { clientIdempotencyKey } from '../idempotency-keys.js';
 import {
   BatchResultSchema,
   CancelQuery,
@@ -30,7 +31,8 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        const { record, replayed } = await deps.producer.submit(request.body, String(request.id), request.headers['idempotency-key']);
+        const key = request.headers['idempotency-key'];
+        const { record, replayed } = await deps.producer.submit(request.body, String(request.id), key === undefined ? undefined : clientIdempotencyKey(request.caller, key));
         if (replayed) reply.header('idempotent-replayed', 'true');
         return reply.code(202).header('location', `/tasks/${record.id}`).send(record);
       },
