@@ -1,41 +1,46 @@
 /**
- * Runs inside a piscina worker thread. Jobs run here so that a job that never yields can still be
- * killed (the pool terminates the thread) while the worker's main thread stays responsive.
+ * Runs inside an execution thread. Jobs run here, several at once (async jobs interleave on this
+ * thread's event loop), so that a job that never yields can still be killed (the pool terminates the
+ * thread) while the worker's main thread stays responsive.
  */
 import { getHeapStatistics } from 'node:v8';
-import { BroadcastChannel, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { pino, type LevelWithSilent } from 'pino';
 import { createJobRegistry, encodeResult, InvalidJobInputError, toErrorPayload, type JobContext, type Logger, type TaskProgress } from '@celerity/core';
-import type { AbortReason, ChannelMessage, ExecutionRequest, ExecutionResult, ThreadData } from './execution-protocol.js';
+import { executionKey, type AbortReason, type ExecutionRequest, type ExecutionResult, type FromThread, type ProgressUpdate, type ThreadData, type ToThread } from './execution-protocol.js';
 
 const data = workerData as ThreadData;
+const port = parentPort!;
 const jobs = createJobRegistry(data.jobsRoot);
 const log = pino({ level: data.logLevel as LevelWithSilent, base: { service: 'celerity-worker', pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
-const channel = new BroadcastChannel(data.channelName);
-channel.unref();
 
+/** running executions, by executionKey */
 const running = new Map<string, AbortController>();
-/**
- * Aborts that arrived before their task reached this thread (the two travel on different ports).
- * Every thread of the pool hears every abort, so an entry names its attempt: a later attempt of the
- * same task (a retry) landing on this thread must not be aborted by an earlier one's leftover.
- */
-const earlyAborts = new Map<string, { reason: AbortReason; attempt: number | undefined }>();
 
-channel.onmessage = (event) => {
-  const message = (event as { data: ChannelMessage }).data;
-  if (message.type !== 'abort') return;
-  const controller = running.get(message.taskId);
-  if (controller) controller.abort(abortError(message.reason));
-  else {
-    earlyAborts.set(message.taskId, { reason: message.reason, attempt: message.attempt });
-    setTimeout(() => earlyAborts.delete(message.taskId), 60_000).unref();
+// Results and progress reports of one turn go back as one message each.
+let results: Extract<FromThread, { type: 'done' }>['results'] = [];
+let updates: ProgressUpdate[] = [];
+let flushScheduled = false;
+function flush(): void {
+  flushScheduled = false;
+  if (updates.length > 0) port.postMessage({ type: 'progress', updates } satisfies FromThread);
+  if (results.length > 0) port.postMessage({ type: 'done', results } satisfies FromThread);
+  updates = [];
+  results = [];
+}
+function scheduleFlush(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(flush);
+}
+
+port.on('message', (message: ToThread) => {
+  if (message.type === 'run') {
+    for (const request of message.requests) void execute(request);
+  } else {
+    running.get(executionKey(message.taskId, message.attempt))?.abort(abortError(message.reason));
   }
-};
-
-// A BroadcastChannel does not buffer for listeners that do not exist yet: tell the pool we are
-// listening, so it can repeat aborts sent while this thread was still loading.
-channel.postMessage({ type: 'ready' } satisfies ChannelMessage);
+});
 
 function heapUsedMb(): number | undefined {
   return data.measureHeap ? Math.round(getHeapStatistics().used_heap_size / 1_048_576) : undefined;
@@ -49,20 +54,21 @@ function abortError(reason: AbortReason): Error {
 
 const PROGRESS_POST_MS = 50;
 
-export default async function execute(request: ExecutionRequest): Promise<ExecutionResult> {
+async function execute(request: ExecutionRequest): Promise<void> {
+  const key = executionKey(request.taskId, request.attempt);
   const controller = new AbortController();
+  if (request.abortedBy) controller.abort(abortError(request.abortedBy));
+  running.set(key, controller);
   let lastProgress: TaskProgress | undefined;
   let taskLog: Logger | undefined;
-  // First report at once, then at most one message per PROGRESS_POST_MS: a job calling progress() in a
-  // tight loop must not flood the channel (every thread hears it). The last value always arrives,
-  // with the result (lastProgress) if not before.
+  // First report at once, then at most one per PROGRESS_POST_MS: a job calling progress() in a tight
+  // loop must not flood the port. The last value always arrives, with the result if not before.
   let progressTimer: NodeJS.Timeout | undefined;
   let progressUnsent = false;
-  const postProgress = () => channel.postMessage({ type: 'progress', taskId: request.taskId, ...lastProgress! } satisfies ChannelMessage);
-  running.set(request.taskId, controller);
-  const early = earlyAborts.get(request.taskId);
-  earlyAborts.delete(request.taskId);
-  if (early && (early.attempt === undefined || early.attempt === request.attempt)) controller.abort(abortError(early.reason));
+  const postProgress = () => {
+    updates.push({ taskId: request.taskId, ...lastProgress! });
+    scheduleFlush();
+  };
   const ctx: JobContext = {
     taskId: request.taskId,
     attempt: request.attempt,
@@ -81,15 +87,16 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
         return;
       }
       postProgress();
-      progressTimer = setTimeout(function flush() {
+      progressTimer = setTimeout(function flushProgress() {
         progressTimer = undefined;
         if (!progressUnsent) return;
         progressUnsent = false;
         postProgress();
-        progressTimer = setTimeout(flush, PROGRESS_POST_MS);
+        progressTimer = setTimeout(flushProgress, PROGRESS_POST_MS);
       }, PROGRESS_POST_MS);
     },
   };
+  let result: ExecutionResult;
   try {
     const { job } = await jobs.resolve(request.task);
     let input = request.input;
@@ -99,12 +106,15 @@ export default async function execute(request: ExecutionRequest): Promise<Execut
       input = parsed.data;
     }
     controller.signal.throwIfAborted(); // aborted while the module loaded: do not start the job at all
-    const result = await job.run(input, ctx);
-    return { ok: true, resultGzip: encodeResult(result), ...(data.measureHeap && { heapUsedMb: heapUsedMb() }), ...(lastProgress && { lastProgress }) };
+    result = { ok: true, resultGzip: encodeResult(await job.run(input, ctx)) };
   } catch (err) {
-    return { ok: false, error: toErrorPayload(err), ...(data.measureHeap && { heapUsedMb: heapUsedMb() }), ...(lastProgress && { lastProgress }) };
+    result = { ok: false, error: toErrorPayload(err) };
   } finally {
-    running.delete(request.taskId);
+    running.delete(key);
     clearTimeout(progressTimer);
   }
+  if (lastProgress) result.lastProgress = lastProgress;
+  if (data.measureHeap) result.heapUsedMb = heapUsedMb();
+  results.push({ taskId: request.taskId, attempt: request.attempt, result });
+  scheduleFlush();
 }

@@ -2,6 +2,7 @@ import type { Delivery, Outcome } from '@celerity/broker';
 import { TaskMessage, toErrorPayload, type Logger } from '@celerity/core';
 import type { FinalOutcome, TaskStore } from '@celerity/store';
 import type { ExecutionPool } from './execution-pool.js';
+import type { PrioritySlots } from './priority-slots.js';
 import type { ExecutionResult } from './execution-protocol.js';
 import type { ProgressWriter } from './progress-writer.js';
 import { decideRetry, type RetryPolicy } from './retry-policy.js';
@@ -12,6 +13,8 @@ export type InflightRegistry = Map<string, { cancel(terminate: boolean): void; s
 export interface DeliveryDeps {
   store: TaskStore;
   pool: ExecutionPool;
+  /** run slots: prefetched deliveries wait here, highest priority first */
+  slots: PrioritySlots;
   progress: ProgressWriter;
   inflight: InflightRegistry;
   log: Logger;
@@ -39,10 +42,32 @@ export function needsLease(hardSeconds: number, consumerTimeoutMs: number): bool
 }
 
 /**
- * One delivery: claim the record (running), run the job, store the outcome, and only then let the
- * broker ack. Decides; packages/broker carries the decision out.
+ * Where one delivery's attempt is in its life. Cancel and shutdown requests act on it according to
+ * the phase: before the claim they are only remembered (a cancelled task fails its claim anyway),
+ * while running they reach the execution.
+ */
+type Phase =
+  | { name: 'claiming' }
+  | { name: 'running'; attempt: number }
+  | { name: 'storing' }
+  | { name: 'done' };
+type StopReason = 'cancelled' | 'terminated' | 'shutdown';
+
+/**
+ * One delivery: wait for a run slot (highest priority first), claim the record (running), run the
+ * job, store the outcome, and only then let the broker ack. Decides; packages/broker carries the
+ * decision out.
  */
 export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outcome> {
+  if (!(await deps.slots.acquire(delivery.priority))) return { kind: 'requeue' }; // shutdown began while it waited
+  try {
+    return await runDelivery(delivery, deps);
+  } finally {
+    deps.slots.release();
+  }
+}
+
+async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outcome> {
   if (deps.isStopping()) return { kind: 'requeue' }; // waited for a slot while shutdown began: let another worker take it
   const parsed = parseMessage(delivery.body);
   if (!parsed) {
@@ -58,25 +83,24 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
   const { id, task, trace_id } = parsed;
   const ids = { task_id: id, trace_id, job: task };
 
-  // Registered before the claim, so a cancel that lands right after it still finds the execution.
+  let phase: Phase = { name: 'claiming' };
+  let stopReason: StopReason | undefined;
   const kill = new AbortController();
-  let lease: NodeJS.Timeout | undefined;
-  let started = false;
-  let attempt: number | undefined; // known once claimed; an abort before that applies to any attempt
-  let stopReason: 'cancelled' | 'terminated' | 'shutdown' | undefined;
   const execution = {
     cancel(terminate: boolean) {
       stopReason = terminate ? 'terminated' : 'cancelled';
-      deps.pool.abort(id, 'cancelled', attempt);
+      if (phase.name === 'running') deps.pool.abort(id, phase.attempt, 'cancelled');
       if (terminate) kill.abort();
     },
     shutdown() {
       stopReason ??= 'shutdown';
-      deps.pool.abort(id, 'shutdown', attempt);
+      if (phase.name === 'running') deps.pool.abort(id, phase.attempt, 'shutdown');
     },
   };
-  // a duplicate delivery of a task this worker is running must not take over the running one's entry
+  // Registered before the claim, so a cancel that lands right after it still finds the execution;
+  // a duplicate delivery of a task this worker is running must not take over the running one's entry.
   if (!deps.inflight.has(id)) deps.inflight.set(id, execution);
+  let lease: NodeJS.Timeout | undefined;
 
   try {
     const claim = await deps.store.start(id, deps.workerName, delivery.redelivered);
@@ -92,8 +116,7 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
       deps.log.warn({ ...ids, status: claim.status }, 'duplicate delivery skipped');
       return { kind: 'ack' };
     }
-    started = true;
-    attempt = claim.attempt;
+    phase = { name: 'running', attempt: claim.attempt };
     const log = deps.log.child({ ...ids, attempt: claim.attempt });
     const hardSeconds = claim.timeLimit ?? deps.limits.timeLimit;
     const leased = needsLease(hardSeconds, deps.ackTimeouts.consumerTimeoutMs);
@@ -105,30 +128,29 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
     let hardExpired = false;
     const softTimer = setTimeout(() => {
       softExpired = true;
-      deps.pool.abort(id, 'soft_time_limit', attempt);
+      deps.pool.abort(id, claim.attempt, 'soft_time_limit');
     }, softSeconds * 1000);
     const hardTimer = setTimeout(() => {
       hardExpired = true;
       kill.abort();
     }, hardSeconds * 1000);
 
-    let result: ExecutionResult;
-    try {
-      result = await deps.pool.run({ taskId: id, task, traceId: trace_id, attempt: claim.attempt, input: claim.input }, kill.signal);
-    } catch (err) {
-      result = { ok: false, error: toErrorPayload(err) };
-    } finally {
-      clearTimeout(softTimer);
-      clearTimeout(hardTimer);
-    }
+    const abortedBy = stopReason === 'shutdown' ? 'shutdown' : stopReason ? 'cancelled' : undefined;
+    const result = await deps.pool.run(
+      { taskId: id, task, traceId: trace_id, attempt: claim.attempt, input: claim.input, ...(abortedBy && { abortedBy }) },
+      kill.signal,
+    );
+    clearTimeout(softTimer);
+    clearTimeout(hardTimer);
+    phase = { name: 'storing' };
 
-    if (stopReason === 'shutdown' && !result.ok) {
+    if (!result.ok && (result.interrupted || stopReason === 'shutdown')) {
       // hand the task back first, so the interrupted attempt does not count towards the poison limit
       const released = await deps.store.release(id, deps.workerName, { leased }).catch((err: unknown) => {
         log.warn({ err }, leased ? 'could not hand the task back; it runs again when its lease runs out' : 'could not hand the task back; its redelivery counts as an attempt');
         return 'unavailable';
       });
-      log.warn({ released }, 'task interrupted by shutdown; requeued to run elsewhere');
+      log.warn({ released, reason: result.error.message }, 'task interrupted; requeued to run elsewhere');
       return { kind: 'requeue' }; // ignored when acked at start: the release rescheduled it
     }
     await deps.progress.settle(id, result.lastProgress);
@@ -152,8 +174,10 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
     else log.error({ status: outcome.status, error_type: outcome.error?.type }, 'task did not succeed');
     return { kind: 'ack' };
   } finally {
+    const ran = phase.name !== 'claiming';
+    phase = { name: 'done' };
     if (deps.inflight.get(id) === execution) deps.inflight.delete(id);
-    if (started) deps.progress.forget(id);
+    if (ran) deps.progress.forget(id);
     if (lease) {
       clearInterval(lease);
       await deps.store.dropLease(id).catch(() => undefined); // a leftover lease of a finished task is dropped by the reaper

@@ -4,9 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectBrokerFromConfig } from '@celerity/broker';
 import { createRouter, UnknownQueueError, type Closable, type Config, type Logger } from '@celerity/core';
 import { connectTaskStore } from '@celerity/store';
-import pLimit from 'p-limit';
 import { createExecutionPool } from './execution-pool.js';
 import { handleDelivery, type InflightRegistry } from './handle-delivery.js';
+import { createPrioritySlots } from './priority-slots.js';
 import { createProgressWriter } from './progress-writer.js';
 import { startCallbackDispatcher } from './callback-dispatcher.js';
 import { startScheduledDispatcher } from './scheduled-dispatcher.js';
@@ -16,6 +16,8 @@ export interface WorkerOptions {
   queues?: string[] | undefined;
   /** tasks running at once; default WORKER_CONCURRENCY */
   concurrency?: number | undefined;
+  /** execution threads; default WORKER_THREADS (never more than the concurrency) */
+  threads?: number | undefined;
 }
 
 export interface RunningWorker extends Closable {
@@ -24,9 +26,10 @@ export interface RunningWorker extends Closable {
 }
 
 /**
- * A worker: consumes its queues with prefetch = concurrency × WORKER_PREFETCH, runs each task in an
- * execution thread, stores the outcome, then acks. close() stops consuming, lets running tasks
- * finish within WORKER_SHUTDOWN_GRACE, then interrupts the rest, whose messages go back to the queue.
+ * A worker: consumes its queues with prefetch = concurrency × WORKER_PREFETCH, runs up to
+ * `concurrency` tasks at once (highest priority first) spread over the execution threads, stores each
+ * outcome, then acks. close() stops consuming, lets running tasks finish within
+ * WORKER_SHUTDOWN_GRACE, then interrupts the rest, whose messages go back to the queue.
  */
 export async function startWorker(config: Readonly<Config>, log: Logger, options: WorkerOptions = {}): Promise<RunningWorker> {
   const router = createRouter(config.file.queues, config.file.routes);
@@ -35,6 +38,8 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
   const unknown = queues.filter((q) => !known.includes(q));
   if (unknown.length > 0) throw new UnknownQueueError(`unknown queue(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
   const concurrency = options.concurrency ?? config.WORKER_CONCURRENCY;
+  const threads = Math.min(options.threads ?? config.WORKER_THREADS, concurrency);
+  const prefetch = concurrency * config.WORKER_PREFETCH;
   // unique even for several workers in one process (`celerity start`, tests)
   const workerName = `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
 
@@ -44,7 +49,8 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     throw err;
   });
   const pool = createExecutionPool({
-    threads: concurrency,
+    threads,
+    tasksPerThread: Math.ceil(concurrency / threads),
     jobsRoot: config.jobsRoot,
     logLevel: config.LOG_LEVEL,
     maxTasksPerThread: config.WORKER_MAX_TASKS_PER_CHILD,
@@ -61,10 +67,12 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
   });
 
   let stopping = false;
-  const slots = pLimit(concurrency);
+  const slots = createPrioritySlots(concurrency);
+  const deliveries = { active: 0 };
   const deps = {
     store,
     pool,
+    slots,
     progress,
     inflight,
     log,
@@ -74,10 +82,17 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     ackTimeouts: { consumerTimeoutMs: config.BROKER_CONSUMER_TIMEOUT * 1000, leaseMs: config.TASK_LEASE * 1000 },
     isStopping: () => stopping,
   };
-  await broker.consume((delivery) => slots(() => handleDelivery(delivery, deps)), {
-    queues,
-    prefetch: concurrency * config.WORKER_PREFETCH,
-  });
+  await broker.consume(
+    async (delivery) => {
+      deliveries.active += 1;
+      try {
+        return await handleDelivery(delivery, deps);
+      } finally {
+        deliveries.active -= 1;
+      }
+    },
+    { queues, prefetch },
+  );
   const dispatcher = startScheduledDispatcher({ store, broker, log, owner: workerName });
   if (!config.WEBHOOK_SECRET) log.warn('WEBHOOK_SECRET is not set: task callbacks are sent unsigned');
   const callbacks = startCallbackDispatcher({
@@ -89,7 +104,7 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
     retryDelayMs: { base: config.WEBHOOK_RETRY_DELAY * 1000, max: config.WEBHOOK_RETRY_DELAY_MAX * 1000 },
   });
-  log.info({ worker: workerName, queues, concurrency, prefetch: concurrency * config.WORKER_PREFETCH }, 'worker started');
+  log.info({ worker: workerName, queues, concurrency, threads, prefetch }, 'worker started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -101,17 +116,18 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
         await dispatcher.close();
         await callbacks.close();
         await broker.cancelConsumers();
+        slots.callOffWaiting(); // prefetched, not started: back to the queue for other workers
         const deadline = Date.now() + config.WORKER_SHUTDOWN_GRACE * 1000;
-        while (slots.activeCount + slots.pendingCount > 0 && Date.now() < deadline) await sleep(50);
+        while (deliveries.active > 0 && Date.now() < deadline) await sleep(50);
         if (inflight.size > 0) {
           log.warn({ running: inflight.size }, 'shutdown grace over; interrupting running tasks so they run elsewhere');
           for (const execution of inflight.values()) execution.shutdown();
           const hardDeadline = Date.now() + 2_000;
-          while (slots.activeCount > 0 && Date.now() < hardDeadline) await sleep(50);
+          while (deliveries.active > 0 && Date.now() < hardDeadline) await sleep(50);
         }
         progress.close();
         await control.close();
-        await pool.close();
+        await pool.close(true);
         await broker.close(); // unacked deliveries go back to their queues
         await redis.quit().catch(() => redis.disconnect());
       })();

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -41,8 +40,12 @@ export const EnvSchema = z
     TASK_RETRY_DELAY: seconds(60),
     TASK_RETRY_DELAY_MAX: seconds(600),
     WORKER_QUEUES: optionalCsv,
-    WORKER_CONCURRENCY: z.coerce.number().int().positive().default(availableParallelism()),
-    WORKER_PREFETCH: z.coerce.number().int().positive().default(1),
+    // tasks running at once per worker, spread over WORKER_THREADS execution threads; the defaults
+    // suit async I/O-bound jobs (docs/benchmarks.md "short tasks" / "long tasks" for other mixes)
+    WORKER_CONCURRENCY: z.coerce.number().int().positive().max(10_000).default(64),
+    WORKER_THREADS: z.coerce.number().int().positive().max(256).default(1),
+    // deliveries held per running slot: prefetch = concurrency × this (the extra wait in priority order)
+    WORKER_PREFETCH: z.coerce.number().int().positive().max(100).default(2),
     WORKER_MAX_TASKS_PER_CHILD: optionalPositiveInt,
     WORKER_MAX_MEMORY_PER_CHILD: optionalPositiveInt,
     WORKER_SHUTDOWN_GRACE: seconds(25),
