@@ -11,3 +11,4 @@ export * from './status.js';
 export * from './task-name.js';
 export * from './connect-or-explain.js';
 export * from './result-codec.js';
+export * from './tick-batcher.js';

@@ -1,6 +1,7 @@
 import { publishTask, type Broker } from '@celerity/broker';
 import {
   createJobRegistry,
+  createTickBatcher,
   createRouter,
   IdempotencyConflictError,
   InvalidJobInputError,
@@ -176,15 +177,16 @@ export function createProducer(deps: ProducerDeps) {
     };
   }
 
+  // single submissions that arrive in the same turn share one Redis transaction
+  const createOne = createTickBatcher((tasks: NewTask[]) => deps.store.createRecords(tasks));
+
   async function accept(tasks: NewTask[]): Promise<TaskRecord[]> {
-    const records = await deps.store.createRecords(tasks);
+    const records = tasks.length === 1 ? [await createOne(tasks[0]!)] : await deps.store.createRecords(tasks);
     // a task with an eta waits in Redis as `scheduled`; the worker's dispatcher publishes it when due
     const now = tasks.filter((t) => t.eta === null);
     try {
       await Promise.all(
-        now.map((t) => {
-          return publishTask(deps.broker, t);
-        }),
+        now.map((t) => publishTask(deps.broker, t)),
       );
     } catch (err) {
       await deps.store.deleteRecords(tasks.map((t) => t.id)).catch((cleanupErr: unknown) => {

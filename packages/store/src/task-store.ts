@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import {
   canTransition,
+  createTickBatcher,
   connectOrExplain,
   type Config,
   type Logger,
@@ -20,7 +21,7 @@ import { createCallbacks } from './callbacks.js';
 import { createDeadLetters } from './dead-letters.js';
 import { createTaskEvents } from './task-events.js';
 import { scriptsFor, type TaskKeys } from './scripts.js';
-import { createTickBatcher } from './tick-batcher.js';
+
 
 export type StartResult =
   | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null; retryOnTimeout: boolean }
@@ -168,10 +169,10 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
           eta: t.eta ? t.eta.toISOString() : '',
           ...(t.schedule ? { schedule: t.schedule.name, fire_at: t.schedule.fire_at } : {}),
         });
-        multi.zadd(keys.index, 0, t.id);
         if (t.schedule) multi.zadd(keys.scheduleTasks(t.schedule.name), 0, t.id);
         if (t.eta) multi.zadd(keys.scheduled, t.eta.getTime(), t.id);
       }
+      multi.zadd(keys.index, ...tasks.flatMap((t) => [0, t.id]));
       await guard(multi.exec());
       return tasks.map((t) => ({
         id: t.id,
