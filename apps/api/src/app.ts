@@ -7,8 +7,9 @@ import Fastify, { LogController } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { anonymousCaller, assertPlainTarget, createApiKeyCheck } from './auth.js';
 import { createCredentials } from './credentials.js';
+import { createStreamRegistry } from './events/stream-registry.js';
 import type { ApiDeps } from './deps.js';
-import { problem, sendProblem, toProblem } from './http-errors.js';
+import { problem, retryAfterSeconds, sendProblem, toProblem } from './http-errors.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { healthRoutes } from './routes/health.js';
 import { taskEventRoutes } from './routes/task-events.js';
@@ -118,7 +119,7 @@ export async function buildApp(deps: ApiDeps) {
     const body = toProblem(err, request);
     if (body.status >= 500) request.log.error({ err, code: body.code }, 'request failed');
     else request.log.info({ code: body.code, status: body.status }, 'request refused');
-    return sendProblem(reply, body);
+    return sendProblem(reply, body, retryAfterSeconds(err, body.status));
   });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?', 1)[0]}`, { instance: request.url })),
@@ -126,8 +127,9 @@ export async function buildApp(deps: ApiDeps) {
 
   await app.register(healthRoutes(deps, deps.isDraining ?? (() => false)));
   await app.register(taskRoutes(deps));
-  await app.register(taskEventRoutes(deps, credentials));
-  await app.register(taskEventWsRoutes(deps));
+  const streams = createStreamRegistry({ maxStreams: config.EVENTS_MAX_STREAMS, maxSubscriptions: config.EVENTS_MAX_SUBSCRIPTIONS }, credentials);
+  await app.register(taskEventRoutes(deps, credentials, streams));
+  await app.register(taskEventWsRoutes(deps, streams));
   await app.register(deadLetterRoutes(deps));
   // the store's event subscriber connection is opened on the first watch; it must not outlive the app
   app.addHook('onClose', async () => deps.store.events.close());

@@ -18,6 +18,4 @@ export interface ApiDeps {
   isDraining?: () => boolean;
   /** heartbeat of event streams: SSE comment lines, WebSocket pings, re-reading missed events (default 15 s) */
   eventsHeartbeatMs?: number;
-  /** tasks one WebSocket may follow at once (default 1000) */
-  eventsMaxSubscriptions?: number;
 }

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, InvalidTaskError, TaskAlreadyFinishedError } from '@celerity/core';
+import { AppError, InvalidTaskError, TaskAlreadyFinishedError, TooManyRequestsError } from '@celerity/core';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
 /** AppError code → HTTP status. The only place that maps errors to HTTP. */
@@ -18,6 +18,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   BROKER_UNAVAILABLE: 503,
   STORE_UNAVAILABLE: 503,
   DNS_UNAVAILABLE: 503,
+  RATE_LIMITED: 429,
+  TOO_MANY_STREAMS: 429,
+  TOO_MANY_SUBSCRIPTIONS: 429,
 };
 const RETRY_AFTER_SECONDS = 5;
 
@@ -52,8 +55,14 @@ export function problem(status: number, code: string, detail: string, extra: Par
   return { type: `https://celerity.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`, title: TITLES[status] ?? 'Error', status, detail, code, ...extra };
 }
 
-export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
-  if (body.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+/** Seconds to wait before trying again, for a 429 or 503 (Retry-After). */
+export function retryAfterSeconds(err: unknown, status: number): number | undefined {
+  if (err instanceof TooManyRequestsError) return err.retryAfterSeconds;
+  return status === 503 || status === 429 ? RETRY_AFTER_SECONDS : undefined;
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem, retryAfter = retryAfterSeconds(undefined, body.status)): FastifyReply {
+  if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
   return reply.code(body.status).type('application/problem+json').send(body);
 }
 

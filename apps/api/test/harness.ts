@@ -20,7 +20,7 @@ export interface ApiHarness {
 /** The real app on real RabbitMQ and Redis, in its own namespace, without a worker (tasks stay queued). */
 export async function startApiHarness(
   env: Record<string, string> = {},
-  options: Pick<ApiDeps, 'eventsHeartbeatMs' | 'eventsMaxSubscriptions'> & { resolveCallbackHost?: ResolveHost } = {},
+  options: Pick<ApiDeps, 'eventsHeartbeatMs' | 'credentials'> & { resolveCallbackHost?: ResolveHost } = {},
 ): Promise<ApiHarness> {
   const ns = testNamespace();
   const config = testConfig(ns, env);

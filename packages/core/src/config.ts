@@ -29,6 +29,9 @@ export const EnvSchema = z
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     API_KEYS: optionalCsv,
+    // a file of API keys (one a line, or comma-separated; # starts a comment) instead of API_KEYS,
+    // re-read on SIGHUP: keys taken out are refused from then on and their event streams closed
+    API_KEYS_FILE: z.string().min(1).optional(),
     // browser origins allowed to call the API (CORS), e.g. https://app.example.com, or *; unset = none
     CORS_ORIGINS: optionalCsv,
     JOBS_ROOT: z.string().min(1).default('examples/jobs'),
@@ -80,6 +83,10 @@ export const EnvSchema = z
     HTTP_CONNECTION_TIMEOUT: z.coerce.number().min(20, 'must leave room for the 15 s heartbeat of event streams (at least 20)').default(120),
     HTTP_KEEP_ALIVE_TIMEOUT: seconds(72),
     HTTP_MAX_CONNECTIONS: z.coerce.number().int().positive().default(4_096),
+    // per caller (API key, watch token, or address with auth off) and per API process: open event
+    // streams (SSE and WebSocket), and tasks followed over all of them
+    EVENTS_MAX_STREAMS: z.coerce.number().int().positive().default(32),
+    EVENTS_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(1_000),
   })
   .refine((env) => env.TASK_SOFT_TIME_LIMIT <= env.TASK_TIME_LIMIT, {
     path: ['TASK_SOFT_TIME_LIMIT'],
@@ -96,10 +103,15 @@ export const EnvSchema = z
     message: 'must not exceed WEBHOOK_RETRY_DELAY_MAX',
     when: fieldsValid('WEBHOOK_RETRY_DELAY', 'WEBHOOK_RETRY_DELAY_MAX'),
   })
-  .refine((env) => isLoopback(env.HOST) || (env.API_KEYS?.length ?? 0) > 0, {
+  .refine((env) => isLoopback(env.HOST) || (env.API_KEYS?.length ?? 0) > 0 || env.API_KEYS_FILE !== undefined, {
     path: ['API_KEYS'],
-    message: 'required when HOST is not a loopback address',
-    when: fieldsValid('HOST', 'API_KEYS'),
+    message: 'required when HOST is not a loopback address (or API_KEYS_FILE)',
+    when: fieldsValid('HOST', 'API_KEYS', 'API_KEYS_FILE'),
+  })
+  .refine((env) => env.API_KEYS === undefined || env.API_KEYS_FILE === undefined, {
+    path: ['API_KEYS_FILE'],
+    message: 'set API_KEYS or API_KEYS_FILE, not both',
+    when: fieldsValid('API_KEYS', 'API_KEYS_FILE'),
   });
 export type Env = z.output<typeof EnvSchema>;
 
@@ -123,7 +135,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const parsed = EnvSchema.safeParse(stripEmpty(env));
   if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
   const file = parsed.data.CELERITY_CONFIG ? readConfigFile(parsed.data.CELERITY_CONFIG) : ConfigFileSchema.parse({});
-  return Object.freeze({ ...parsed.data, jobsRoot: resolve(parsed.data.JOBS_ROOT), file });
+  const apiKeys = parsed.data.API_KEYS_FILE ? readApiKeysFile(parsed.data.API_KEYS_FILE) : parsed.data.API_KEYS;
+  return Object.freeze({ ...parsed.data, API_KEYS: apiKeys, jobsRoot: resolve(parsed.data.JOBS_ROOT), file });
+}
+
+/** The keys of an API_KEYS_FILE: one a line or comma-separated, `#` to the end of a line is a comment; never empty. */
+export function readApiKeysFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`API_KEYS_FILE: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const keys = text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, ''))
+    .flatMap((line) => line.split(','))
+    .map((key) => key.trim())
+    .filter(Boolean);
+  if (keys.length === 0) throw new ConfigError(`API_KEYS_FILE (${path}) holds no key`);
+  return keys;
 }
 
 function readConfigFile(path: string): ConfigFile {

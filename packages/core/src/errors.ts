@@ -86,6 +86,19 @@ export class ForbiddenError extends AppError {
   readonly code = 'FORBIDDEN';
 }
 
+/** A caller over one of its limits (requests per window, open event streams): try again later (HTTP 429). */
+export class TooManyRequestsError extends AppError {
+  override readonly retryable = true;
+  constructor(
+    readonly code: 'RATE_LIMITED' | 'TOO_MANY_STREAMS' | 'TOO_MANY_SUBSCRIPTIONS',
+    message: string,
+    /** seconds after which trying again makes sense (Retry-After) */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
 export class BrokerUnavailableError extends AppError {
   readonly code = 'BROKER_UNAVAILABLE';
   override readonly retryable = true;

@@ -4,7 +4,8 @@ import type { ServerResponse } from 'node:http';
 const MAX_BUFFERED_BYTES = 1 << 20;
 
 export interface SseWriter {
-  send(id: string, event: string, data: unknown): void;
+  /** one event; `id` null for an event that is not a task event (it leaves Last-Event-ID as it was) */
+  send(id: string | null, event: string, data: unknown): void;
   /** Ends the response; `closeConnection` also closes the socket once the end is written (shutdown). */
   end(options?: { closeConnection?: boolean }): void;
   readonly closed: boolean;
@@ -49,7 +50,7 @@ export function openSse(res: ServerResponse, options: SseOptions): SseWriter {
       return closed;
     },
     // JSON.stringify never emits a raw newline, so `data` stays one line
-    send: (id, event, data) => write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    send: (id, event, data) => write(`${id === null ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
     end(options = {}) {
       clearInterval(heartbeat);
       if (closed || ended) return;

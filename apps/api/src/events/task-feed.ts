@@ -19,7 +19,7 @@ const isFinalEvent = (event: TaskEvent) => event.type === 'status' && isFinished
 
 export interface TaskFeed {
   readonly taskId: string;
-  /** Sent first by start(): the state snapshot, or the events missed since the resume id. */
+  /** Sent first by start(): the state snapshot, or the events missed since the resume id; empty once sent (not kept). */
   readonly initial: readonly FeedItem[];
   /** The task is finished: nothing follows `initial`. */
   readonly ended: boolean;
@@ -27,8 +27,11 @@ export interface TaskFeed {
    * Sends `initial`, then buffered and live events, until the final status (then `onEnd`) or close().
    * Every `resyncMs` it also reads the event list after the last id sent: pub/sub drops what is published
    * while the subscriber reconnects, and a lost final status would otherwise leave the watcher waiting.
+   * Without `resyncMs` the owner calls resync() itself (one timer for all the feeds of a WebSocket).
    */
-  start(send: (item: FeedItem) => void, onEnd: () => void, options: { resyncMs: number }): void;
+  start(send: (item: FeedItem) => void, onEnd: () => void, options?: { resyncMs?: number }): void;
+  /** Reads the event list after the last id sent, and sends what was missed. */
+  resync(): void;
   /** Stops watching; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -57,7 +60,7 @@ export async function openTaskFeed(
   let onLive: ((entry: TaskEventEntry) => void) | undefined;
   const unwatch = await store.events.watch(taskId, (entry) => (onLive ? onLive(entry) : buffer.push(entry)));
 
-  const initial: FeedItem[] = [];
+  let initial: FeedItem[] = [];
   let lastSent: string;
   let record: TaskRecord | undefined;
   try {
@@ -88,17 +91,25 @@ export async function openTaskFeed(
   let stopped = false;
   let resync: NodeJS.Timeout | undefined;
 
+  const readMissed = () => {
+    if (stopped || finalSeen || !onLive) return;
+    store.events.read(taskId, lastSent).then((missed) => missed.forEach((entry) => onLive?.(entry)), () => undefined);
+  };
+
   return {
     taskId,
-    initial,
+    get initial() {
+      return initial;
+    },
     ended,
-    start(send, onEnd, options) {
-      for (const item of initial) send(item);
+    resync: readMissed,
+    start(send, onEnd, options = {}) {
+      const first = initial;
+      initial = []; // the snapshot (a whole record) is not kept for the life of the subscription
+      for (const item of first) send(item);
       if (ended) return onEnd();
       let chain = Promise.resolve();
-      resync = setInterval(() => {
-        store.events.read(taskId, lastSent).then((missed) => missed.forEach((entry) => onLive?.(entry)), () => undefined);
-      }, options.resyncMs);
+      if (options.resyncMs !== undefined) resync = setInterval(readMissed, options.resyncMs);
       onLive = (entry) => {
         if (stopped || finalSeen || compareEventIds(entry.id, lastSent) <= 0) return;
         lastSent = entry.id;

@@ -1,17 +1,20 @@
 import { AppError } from '@celerity/core';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
 import type { ApiDeps } from '../deps.js';
+import type { StreamRegistry, StreamSlot } from '../events/stream-registry.js';
 import { openTaskFeed, type FeedItem, type TaskFeed } from '../events/task-feed.js';
 import { problem, sendProblem } from '../http-errors.js';
 import { ClientMessage, WS_DESCRIPTION } from '../schemas/task-events.js';
 import { problems } from '../schemas/tasks.js';
-import { DEFAULT_HEARTBEAT_MS } from './task-events.js';
+import { DEFAULT_HEARTBEAT_MS, REVOKE_MESSAGES } from './task-events.js';
 
 export const WS_PATH = '/tasks/events/ws';
-export const DEFAULT_MAX_SUBSCRIPTIONS = 1_000;
+/** WebSocket close code for a stream the server ended because its credential ended (RFC 6455: policy violation) */
+const CLOSE_POLICY = 1008;
 /** A client this far behind is cut off; it reconnects and subscribes again for a fresh state. */
 const MAX_BUFFERED_BYTES = 4 << 20;
 const DEAD_AFTER_MIN_MS = 30_000;
@@ -29,9 +32,9 @@ function itemFrame(taskId: string, item: FeedItem): object {
 }
 
 /** GET /tasks/events/ws: one WebSocket follows many tasks (protocol in WS_DESCRIPTION). */
-export function taskEventWsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+export function taskEventWsRoutes(deps: ApiDeps, registry: StreamRegistry): FastifyPluginAsyncZod {
   const limits = {
-    maxSubscriptions: deps.eventsMaxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS,
+    maxSubscriptions: deps.config.EVENTS_MAX_SUBSCRIPTIONS,
     heartbeatMs: deps.eventsHeartbeatMs ?? DEFAULT_HEARTBEAT_MS,
   };
   return async (app) => {
@@ -43,8 +46,10 @@ export function taskEventWsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         tags: ['events'],
         summary: 'Follow many tasks over one WebSocket',
         description: WS_DESCRIPTION,
-        response: { 101: z.null().describe('Switching Protocols'), ...problems(401, 426) },
+        response: { 101: z.null().describe('Switching Protocols'), ...problems(401, 426, 429) },
       },
+      // over the caller's stream limit: a 429 before the upgrade
+      preHandler: async (request) => registry.assertRoom(request),
       // without an Upgrade header the request reaches this plain handler
       handler: async (request, reply) =>
         sendProblem(
@@ -54,20 +59,29 @@ export function taskEventWsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             trace_id: String(request.id),
           }),
         ),
-      wsHandler: (socket, request) => serveSocket(socket, deps, limits, request.log, request.watchScope),
+      wsHandler: (socket, request) => serveSocket(socket, deps, limits, registry, request),
     });
   };
 }
 
-function serveSocket(
-  socket: WebSocket,
-  deps: ApiDeps,
-  limits: { maxSubscriptions: number; heartbeatMs: number },
-  log: FastifyBaseLogger,
+function serveSocket(socket: WebSocket, deps: ApiDeps, limits: { maxSubscriptions: number; heartbeatMs: number }, registry: StreamRegistry, request: FastifyRequest): void {
+  const log: FastifyBaseLogger = request.log;
   /** the task ids a watch token allows, null with an API key (or auth off) */
-  scope: ReadonlySet<string> | null,
-): void {
+  const scope = request.watchScope;
   const subscriptions = new Map<string, Subscription>();
+
+  let slot: StreamSlot;
+  try {
+    slot = registry.open(request, (reason) => {
+      send({ type: 'error', code: reason, message: REVOKE_MESSAGES[reason] });
+      socket.close(CLOSE_POLICY, reason);
+    });
+  } catch (err) {
+    // another upgrade of the same caller took the last slot after the preHandler looked
+    socket.send(JSON.stringify({ type: 'error', code: (err as AppError).code, message: (err as Error).message }));
+    socket.close(CLOSE_POLICY, 'TOO_MANY_STREAMS');
+    return;
+  }
 
   const send = (frame: object) => {
     if (socket.readyState !== socket.OPEN) return;
@@ -80,14 +94,15 @@ function serveSocket(
     const sub = subscriptions.get(taskId);
     if (!sub) return;
     subscriptions.delete(taskId);
+    slot.unsubscribe();
     sub.dropped = true;
     void sub.feed?.close();
   };
 
   const subscribe = async (taskId: string) => {
     if (subscriptions.has(taskId)) drop(taskId); // subscribing again starts over with a fresh state
-    else if (subscriptions.size >= limits.maxSubscriptions) {
-      return error('TOO_MANY_SUBSCRIPTIONS', `at most ${limits.maxSubscriptions} tasks per connection; unsubscribe some first`, taskId);
+    if (!slot.subscribe()) {
+      return error('TOO_MANY_SUBSCRIPTIONS', `at most ${limits.maxSubscriptions} followed tasks per caller; unsubscribe some first`, taskId);
     }
     const sub: Subscription = { dropped: false };
     subscriptions.set(taskId, sub); // holds the slot while the feed opens
@@ -95,7 +110,10 @@ function serveSocket(
     try {
       feed = await openTaskFeed(deps.store, taskId, { scope });
     } catch (err) {
-      if (subscriptions.get(taskId) === sub) subscriptions.delete(taskId);
+      if (subscriptions.get(taskId) === sub) {
+        subscriptions.delete(taskId);
+        slot.unsubscribe();
+      }
       if (sub.dropped) return;
       if (err instanceof AppError) return error(err.code, err.message, taskId);
       log.error({ err, task_id: taskId }, 'subscribe failed');
@@ -110,10 +128,13 @@ function serveSocket(
       (item) => send(itemFrame(taskId, item)),
       () => {
         // a finished task never changes again: its subscription ends after the final status
-        if (subscriptions.get(taskId) === sub) subscriptions.delete(taskId);
+        if (subscriptions.get(taskId) === sub) {
+          subscriptions.delete(taskId);
+          slot.unsubscribe();
+        }
         void feed.close();
       },
-      { resyncMs: limits.heartbeatMs },
+      // no timer of its own: the connection's heartbeat resyncs every feed (a subscription stays cheap)
     );
   };
 
@@ -146,10 +167,12 @@ function serveSocket(
   const ping = setInterval(() => {
     if (Date.now() - lastPong > deadAfterMs) return socket.terminate();
     socket.ping();
+    for (const sub of subscriptions.values()) sub.feed?.resync();
   }, limits.heartbeatMs);
 
   socket.on('close', () => {
     clearInterval(ping);
     for (const taskId of [...subscriptions.keys()]) drop(taskId);
+    slot.release();
   });
 }

@@ -1,8 +1,9 @@
-import { assertTaskId } from '@celerity/core';
+import { assertTaskId, TooManyRequestsError, UnauthorizedError } from '@celerity/core';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
 import { openSse, type SseWriter } from '../events/sse.js';
+import type { RevokeReason, StreamRegistry } from '../events/stream-registry.js';
 import { openTaskFeed, type FeedItem } from '../events/task-feed.js';
 import { SSE_DESCRIPTION, TaskEventsHeaders, TaskEventsQuery, WatchTokenBody, WatchTokenSchema } from '../schemas/task-events.js';
 import type { Credentials } from '../credentials.js';
@@ -16,7 +17,12 @@ function write(sse: SseWriter, taskId: string, item: FeedItem): void {
 }
 
 /** GET /tasks/:id/events: Server-Sent Events of one task's status and progress changes; POST /events/tokens. */
-export function taskEventRoutes(deps: ApiDeps, credentials: Credentials): FastifyPluginAsyncZod {
+export const REVOKE_MESSAGES: Record<RevokeReason, string> = {
+  TOKEN_EXPIRED: 'the access_token expired; ask for a new one (POST /events/tokens)',
+  CREDENTIAL_REVOKED: 'the API key or access_token of this stream is no longer valid',
+};
+
+export function taskEventRoutes(deps: ApiDeps, credentials: Credentials, registry: StreamRegistry): FastifyPluginAsyncZod {
   const heartbeatMs = deps.eventsHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   return async (app) => {
     app.post(
@@ -58,39 +64,65 @@ export function taskEventRoutes(deps: ApiDeps, credentials: Credentials): Fastif
           response: {
             200: { description: 'text/event-stream (see above)', content: { 'text/event-stream': { schema: z.string() } } },
             204: z.null().describe('Resumed after the final status: nothing more will come'),
-            ...problems(400, 401, 403, 404, 503),
+            ...problems(400, 401, 403, 404, 429, 503),
           },
         },
       },
       async (request, reply) => {
         const taskId = request.params.id;
         const after = request.headers['last-event-id'] ?? request.query.last_event_id;
+        // the caller's stream and subscription limits, and the end of its credential (token expiry, rotation)
+        let revoked: RevokeReason | undefined;
+        let sse: SseWriter | undefined;
+        const slot = registry.open(request, (reason) => {
+          revoked = reason;
+          if (!sse) return;
+          sse.send(null, 'error', { code: reason, message: REVOKE_MESSAGES[reason] });
+          sse.end();
+        });
+        if (!slot.subscribe()) {
+          slot.release();
+          throw new TooManyRequestsError('TOO_MANY_SUBSCRIPTIONS', `at most ${deps.config.EVENTS_MAX_SUBSCRIPTIONS} followed tasks per caller; close some streams first`, 5);
+        }
         // everything that can fail with a problem+json happens here, before the stream starts
-        const feed = await openTaskFeed(deps.store, taskId, { resumeAfter: after, scope: request.watchScope });
+        let feed;
+        try {
+          feed = await openTaskFeed(deps.store, taskId, { resumeAfter: after, scope: request.watchScope });
+          if (revoked) throw new UnauthorizedError(REVOKE_MESSAGES[revoked]);
+        } catch (err) {
+          await feed?.close();
+          slot.release();
+          throw err;
+        }
         if (feed.ended && feed.initial.length === 0) {
           await feed.close();
+          slot.release();
           return reply.code(204).send(null);
         }
 
         reply.hijack();
         if (request.raw.socket.destroyed) {
           await feed.close(); // the client left while the feed was opening
+          slot.release();
           return;
         }
-        const sse = openSse(reply.raw, {
+        const opened = feed;
+        sse = openSse(reply.raw, {
           // the reply's headers so far (CORS among them), since a hijacked reply writes its own
           headers: { ...(reply.getHeaders() as Record<string, string>), 'x-trace-id': String(request.id) },
           heartbeatMs,
           onClose: () => {
-            streams.delete(sse);
-            void feed.close();
+            streams.delete(sse!);
+            slot.release();
+            void opened.close();
             request.log.debug({ task_id: taskId }, 'event stream closed');
           },
         });
         streams.add(sse);
+        const writer = sse;
         feed.start(
-          (item) => write(sse, taskId, item),
-          () => sse.end(), // right after the final status
+          (item) => write(writer, taskId, item),
+          () => writer.end(), // right after the final status
           { resyncMs: heartbeatMs },
         );
       },

@@ -39,7 +39,8 @@ export const SSE_DESCRIPTION = [
   '- A `: heartbeat` comment line keeps idle connections open.',
   '- 204 when resuming after the final status: the client has seen everything (EventSource stops reconnecting).',
   '- Auth: an API key, or for browsers (EventSource sends no headers) `?access_token=` from POST /events/tokens, which covers only the task ids it names (403 otherwise).',
-  '- Errors before the stream starts are problem+json: 400 malformed id or Last-Event-ID, 404 unknown or expired task.',
+  '- Errors before the stream starts are problem+json: 400 malformed id or Last-Event-ID, 404 unknown or expired task, 429 when the caller (API key or token) holds EVENTS_MAX_STREAMS streams or follows EVENTS_MAX_SUBSCRIPTIONS tasks in this process.',
+  '- The stream ends with `event: error` (`{code: "TOKEN_EXPIRED"|"CREDENTIAL_REVOKED", message}`, no `id:`) when its access_token expires or its API key is rotated out.',
 ].join('\n');
 
 export const WS_DESCRIPTION = [
@@ -49,7 +50,8 @@ export const WS_DESCRIPTION = [
   '- Server, for each subscribed id: `{"type":"state","task_id","event_id","record"}`, or `{"type":"error","task_id","code":"TASK_NOT_FOUND"|"MALFORMED_TASK_ID"|"TOO_MANY_SUBSCRIPTIONS","message"}`.',
   '- Then `{"type":"status"|"progress","task_id","event_id",...event fields}`, each once, in order per task; a final status carries `record` and ends that subscription.',
   '- Unsubscribe is answered `{"type":"unsubscribed","ids":[...]}`. A frame that is not understood is answered `{"type":"error","code":"BAD_MESSAGE","message"}`; the connection stays open.',
-  '- A plain GET (without Upgrade) is answered 426.',
+  '- A plain GET (without Upgrade) is answered 426; 429 when the caller already holds EVENTS_MAX_STREAMS streams. Subscriptions count against EVENTS_MAX_SUBSCRIPTIONS per caller over all its streams.',
+  '- When the access_token expires or the API key is rotated out: `{"type":"error","code":"TOKEN_EXPIRED"|"CREDENTIAL_REVOKED","message"}`, then close code 1008.',
 ].join('\n');
 
 const TaskIds = z.array(z.string().max(100)).min(1).max(1_000);

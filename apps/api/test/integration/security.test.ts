@@ -1,12 +1,42 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createCredentials } from '../../src/credentials.js';
+import { openSse, openWs, type SseClient, type WsClient } from '../event-clients.js';
 import { startApiHarness, type ApiHarness } from '../harness.js';
 
 /** Abuse cases (issue 9): each test fails without the limit or check it names. */
 let h: ApiHarness | undefined;
+const clients: (SseClient | WsClient)[] = [];
 afterEach(async () => {
+  for (const client of clients.splice(0)) await client.close();
   await h?.close();
   h = undefined;
 });
+
+async function listen(env: Record<string, string>, options: Parameters<typeof startApiHarness>[1] = {}): Promise<string> {
+  h = await startApiHarness(env, options);
+  return h.app.listen({ port: 0, host: '127.0.0.1' });
+}
+async function sse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  const client = await openSse(url, headers);
+  clients.push(client);
+  return client;
+}
+async function ws(url: string, headers: Record<string, string> = {}): Promise<WsClient> {
+  const client = await openWs(url, headers);
+  clients.push(client);
+  return client;
+}
+const wsUrl = (base: string, query = '') => `${base.replace(/^http/, 'ws')}/tasks/events/ws${query}`;
+async function newTask(harness: ApiHarness, headers: Record<string, string>): Promise<string> {
+  const res = await submit(harness, { task: 'demo.echo' }, headers);
+  expect(res.statusCode).toBe(202);
+  return res.json().id;
+}
+async function watchToken(harness: ApiHarness, ids: string[], ttl_seconds: number, headers: Record<string, string>): Promise<string> {
+  const res = await harness.app.inject({ method: 'POST', url: '/events/tokens', payload: { task_ids: ids, ttl_seconds }, headers });
+  expect(res.statusCode).toBe(201);
+  return res.json().token;
+}
 
 const submit = (harness: ApiHarness, payload: object, headers: Record<string, string> = {}) =>
   harness.app.inject({ method: 'POST', url: '/tasks', payload, headers });
@@ -39,5 +69,86 @@ describe('Idempotency-Key scoping', () => {
     const retry = await h.app.inject({ method: 'POST', url: `/dead-letters/${deadId}/retry` });
     expect(retry.statusCode).toBe(202);
     expect(retry.json()).toMatchObject({ task: 'demo.echo', input: { n: 1 } });
+  });
+});
+
+describe('live streams', () => {
+  const key = { 'x-api-key': 'k1' };
+
+  it('caps the streams of one caller (SSE and WebSocket alike) with a 429 and Retry-After; other callers are not affected', async () => {
+    const base = await listen({ API_KEYS: 'k1,k2', EVENTS_MAX_STREAMS: '2' });
+    const id = await newTask(h!, key);
+    await sse(`${base}/tasks/${id}/events`, key);
+    await ws(wsUrl(base), key);
+    const third = await sse(`${base}/tasks/${id}/events`, key);
+    expect(third.status).toBe(429);
+    expect(third.headers['content-type']).toContain('application/problem+json');
+    expect(third.headers['retry-after']).toBeDefined();
+    expect(JSON.parse(await third.text())).toMatchObject({ code: 'TOO_MANY_STREAMS' });
+    await expect(openWs(wsUrl(base), key)).rejects.toMatchObject({ statusCode: 429 });
+    // another key, and a watch token (its own caller), still get their streams
+    expect((await sse(`${base}/tasks/${id}/events`, { 'x-api-key': 'k2' })).status).toBe(200);
+    const token = await watchToken(h!, [id], 60, key);
+    expect((await sse(`${base}/tasks/${id}/events?access_token=${token}`)).status).toBe(200);
+    // a closed stream gives its slot back
+    await clients[0]!.close();
+    await expect.poll(async () => (await sse(`${base}/tasks/${id}/events`, key)).status).toBe(200);
+  });
+
+  it('caps the tasks one caller follows over all its streams', async () => {
+    const base = await listen({ API_KEYS: 'k1', EVENTS_MAX_SUBSCRIPTIONS: '3' });
+    const ids = [await newTask(h!, key), await newTask(h!, key), await newTask(h!, key), await newTask(h!, key)];
+    const first = await ws(wsUrl(base), key);
+    first.send({ type: 'subscribe', ids: ids.slice(0, 2) });
+    expect([(await first.next()).type, (await first.next()).type]).toEqual(['state', 'state']);
+    const second = await ws(wsUrl(base), key);
+    second.send({ type: 'subscribe', ids: ids.slice(2) });
+    const frames = [await second.next(), await second.next()];
+    expect(frames.filter((f) => f.type === 'state')).toHaveLength(1);
+    expect(frames.find((f) => f.type === 'error')).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS' });
+    const oneMore = await sse(`${base}/tasks/${ids[0]}/events`, key);
+    expect(oneMore.status).toBe(429);
+    // unsubscribing frees room
+    first.send({ type: 'unsubscribe', ids: [ids[0]] });
+    expect(await first.next()).toMatchObject({ type: 'unsubscribed' });
+    second.send({ type: 'subscribe', ids: [ids[3]] });
+    expect(await second.next()).toMatchObject({ type: 'state', task_id: ids[3] });
+  });
+
+  it('ends a stream when its watch token expires', async () => {
+    const base = await listen({ API_KEYS: 'k1' });
+    const id = await newTask(h!, key);
+    const token = await watchToken(h!, [id], 1, key);
+    const stream = await sse(`${base}/tasks/${id}/events?access_token=${token}`);
+    expect(await stream.next()).toMatchObject({ event: 'state' });
+    expect(await stream.next(3_000)).toMatchObject({ event: 'error', data: { code: 'TOKEN_EXPIRED' } });
+    await stream.ended;
+
+    const socket = await ws(wsUrl(base, `?access_token=${await watchToken(h!, [id], 1, key)}`));
+    const closed = new Promise<number>((resolve) => socket.socket.once('close', (code) => resolve(code)));
+    expect(await socket.next(3_000)).toMatchObject({ type: 'error', code: 'TOKEN_EXPIRED' });
+    expect(await closed).toBe(1008);
+  });
+
+  it('closes the streams of a key rotated out, and of every watch token, when the keys are rotated', async () => {
+    const credentials = createCredentials(['old', 'kept']);
+    const base = await listen({ API_KEYS: 'old,kept' }, { credentials });
+    const id = await newTask(h!, { 'x-api-key': 'old' });
+    const byOld = await sse(`${base}/tasks/${id}/events`, { 'x-api-key': 'old' });
+    const byKept = await sse(`${base}/tasks/${id}/events`, { 'x-api-key': 'kept' });
+    const token = await watchToken(h!, [id], 600, { 'x-api-key': 'kept' });
+    const byToken = await ws(wsUrl(base, `?access_token=${token}`));
+    byToken.send({ type: 'subscribe', ids: [id] });
+    for (const stream of [byOld, byKept]) expect(await stream.next()).toMatchObject({ event: 'state' });
+    expect(await byToken.next()).toMatchObject({ type: 'state' });
+
+    credentials.rotate(['kept', 'new']);
+    expect(await byOld.next()).toMatchObject({ event: 'error', data: { code: 'CREDENTIAL_REVOKED' } });
+    await byOld.ended;
+    expect(await byToken.next()).toMatchObject({ type: 'error', code: 'CREDENTIAL_REVOKED' });
+    expect(await Promise.race([byKept.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('open'), 300))])).toBe('open');
+    expect((await h!.app.inject({ method: 'GET', url: `/tasks/${id}`, headers: { 'x-api-key': 'old' } })).statusCode).toBe(401);
+    expect((await h!.app.inject({ method: 'GET', url: `/tasks/${id}`, headers: { 'x-api-key': 'new' } })).statusCode).toBe(200);
+    await expect(openSse(`${base}/tasks/${id}/events?access_token=${token}`).then((c) => (clients.push(c), c.status))).resolves.toBe(401);
   });
 });

@@ -399,7 +399,7 @@ describe('GET /tasks/events/ws (WebSocket)', () => {
   });
 
   it('caps the subscriptions of one connection', async () => {
-    const base = await listen({}, { eventsMaxSubscriptions: 2 });
+    const base = await listen({ EVENTS_MAX_SUBSCRIPTIONS: '2' });
     const ids = [await submit(h!), await submit(h!), await submit(h!)];
     const client = await ws(wsUrl(base));
     client.send({ type: 'subscribe', ids });

@@ -206,4 +206,24 @@ describe('security limits', () => {
     expect(configError({ HTTP_REQUEST_TIMEOUT: '0' }).message).toMatch(/HTTP_REQUEST_TIMEOUT/);
     expect(configError({ HTTP_MAX_CONNECTIONS: 'lots' }).message).toMatch(/HTTP_MAX_CONNECTIONS/);
   });
+
+  it('event streams: 32 streams and 1000 followed tasks per caller by default', () => {
+    expect(loadConfig({})).toMatchObject({ EVENTS_MAX_STREAMS: 32, EVENTS_MAX_SUBSCRIPTIONS: 1000 });
+    expect(configError({ EVENTS_MAX_STREAMS: '0' }).message).toMatch(/EVENTS_MAX_STREAMS/);
+  });
+
+  it('API_KEYS_FILE: keys one a line or comma-separated, comments ignored; not with API_KEYS; satisfies a public HOST', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'celerity-keys-'));
+    try {
+      const file = join(dir, 'keys');
+      writeFileSync(file, '# rotated 2026-11\nkey-one\nkey-two, key-three # old\n\n');
+      expect(loadConfig({ API_KEYS_FILE: file, HOST: '0.0.0.0' }).API_KEYS).toEqual(['key-one', 'key-two', 'key-three']);
+      expect(configError({ API_KEYS_FILE: file, API_KEYS: 'x' }).message).toMatch(/not both/);
+      writeFileSync(file, '# nothing\n');
+      expect(configError({ API_KEYS_FILE: file }).message).toMatch(/holds no key/);
+      expect(configError({ API_KEYS_FILE: join(dir, 'missing') }).message).toMatch(/cannot read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
