@@ -3,13 +3,16 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { renderOpenApi, startApi } from '@celerity/api';
 import { AppError, createLogger, installShutdown, loadConfig, type Closable } from '@celerity/core';
+import { startBeat } from '@celerity/beat';
 import { startWorker } from '@celerity/worker';
 
 const USAGE = `usage: celerity <command> [options]
 
 commands:
-  start                      API + worker in one process (the quick start)
+  start                      API + worker + beat in one process (the quick start)
   api                        the HTTP API only
+  beat                       the scheduler alone; run two or more for high availability
+                             (each fire time still fires once)
   worker [--queues a,b] [--concurrency N]
                              a worker; run as many as you like
   openapi [--out FILE]       print (or write) the OpenAPI document
@@ -33,7 +36,7 @@ async function main(argv: string[]): Promise<void> {
     else process.stdout.write(document);
     return;
   }
-  if (!['start', 'api', 'worker'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (!['start', 'api', 'worker', 'beat'].includes(command)) throw new UsageError(`unknown command "${command}"`);
 
   const config = loadConfig(process.env);
   const log = createLogger({ service: `celerity-${command}`, level: config.LOG_LEVEL });
@@ -46,6 +49,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     if (command === 'start' || command === 'worker') started.push(await startWorker(config, log, { queues, concurrency }));
     if (command === 'start' || command === 'api') started.push(await startApi(config, log));
+    if (command === 'start' || command === 'beat') started.push(await startBeat(config, log));
   } catch (err) {
     for (const part of started.reverse()) await part.close().catch(() => undefined);
     throw err;

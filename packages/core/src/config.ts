@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { QueueDefinition, RoutingRule } from './routing.js';
+import { ScheduleList } from './schedule.js';
 
 const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
 const csv = z
@@ -115,11 +116,12 @@ export const EnvSchema = z
   });
 export type Env = z.output<typeof EnvSchema>;
 
-/** The optional CELERITY_CONFIG file: extra queues and routing rules. */
+/** The optional CELERITY_CONFIG file: extra queues, routing rules and schedules (beat). */
 export const ConfigFileSchema = z
   .object({
     queues: z.array(QueueDefinition).default([]),
     routes: z.array(RoutingRule).default([]),
+    schedules: ScheduleList.default([]),
   })
   .strict();
 export type ConfigFile = z.output<typeof ConfigFileSchema>;

@@ -12,3 +12,4 @@ export * from './task-name.js';
 export * from './connect-or-explain.js';
 export * from './result-codec.js';
 export * from './tick-batcher.js';
+export * from './schedule.js';

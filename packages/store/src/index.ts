@@ -4,3 +4,4 @@ export * from './task-store.js';
 export * from './task-events.js';
 export * from './callbacks.js';
 export * from './dead-letters.js';
+export * from './schedules.js';

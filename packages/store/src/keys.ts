@@ -21,6 +21,10 @@ export function createKeys(namespace: string | undefined) {
     idempotency: (key: string) => `${prefix}idempotency:${key}`,
     /** stream: tasks that ended without success and messages that could not be parsed, oldest first */
     deadLetters: `${prefix}dead-letters`,
+    /** hash: schedule name → its definition (JSON), see schedules.ts */
+    schedules: `${prefix}schedules`,
+    /** hash: one schedule's state: version, cursor, paused, pending fires, last run (schedules.ts) */
+    schedule: (name: string) => `${prefix}schedule:${name}`,
     /** sorted set like `index`: the ids of the tasks one schedule fired (GET /tasks?schedule=) */
     scheduleTasks: (name: string) => `${prefix}schedule:${name}:tasks`,
     /** pub/sub: cancel requests for running tasks, read by every worker */

@@ -21,7 +21,7 @@ import { createCallbacks } from './callbacks.js';
 import { createDeadLetters } from './dead-letters.js';
 import { createTaskEvents } from './task-events.js';
 import { scriptsFor, type TaskKeys } from './scripts.js';
-
+import { createScheduleStore } from './schedules.js';
 
 export type StartResult =
   | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null; retryOnTimeout: boolean }
@@ -144,6 +144,8 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
     deadLetters: createDeadLetters(client, keys),
     /** webhook deliveries of finished tasks */
     callbacks: createCallbacks(client, keys),
+    /** the beat's schedules and the claims of their fire times */
+    schedules: createScheduleStore(client, keys),
 
     /** Writes new records in one transaction (single or batch); the index makes them listable. */
     async createRecords(tasks: readonly NewTask[], createdAt = new Date()): Promise<TaskRecord[]> {

@@ -39,7 +39,7 @@ describe('loadConfig defaults', () => {
     expect(config.NAMESPACE).toBeUndefined();
     expect(config.CELERITY_CONFIG).toBeUndefined();
     expect(config.jobsRoot).toBe(resolve('examples/jobs'));
-    expect(config.file).toEqual({ queues: [], routes: [] });
+    expect(config.file).toEqual({ queues: [], routes: [], schedules: [] });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -145,6 +145,7 @@ describe('CELERITY_CONFIG file', () => {
     expect(loadConfig({ CELERITY_CONFIG: path }).file).toEqual({
       queues: [{ name: 'gpu', max_priority: 3, default_priority: 2 }],
       routes: [{ match: 'ml.*', queue: 'gpu', priority: 3 }],
+      schedules: [],
     });
   });
 
@@ -156,12 +157,13 @@ describe('CELERITY_CONFIG file', () => {
     expect(loadConfig({ CELERITY_CONFIG: path }).file).toEqual({
       queues: [{ name: 'emails', max_priority: 5, default_priority: 1 }],
       routes: [{ match: 'mail.**', queue: 'emails' }],
+      schedules: [],
     });
   });
 
   it('treats an empty YAML file as no extra queues or routes', () => {
     const path = writeConfig('empty.yml', '');
-    expect(loadConfig({ CELERITY_CONFIG: path }).file).toEqual({ queues: [], routes: [] });
+    expect(loadConfig({ CELERITY_CONFIG: path }).file).toEqual({ queues: [], routes: [], schedules: [] });
   });
 
   it('refuses an unknown key and names the file', () => {
@@ -181,6 +183,21 @@ describe('CELERITY_CONFIG file', () => {
   it('refuses a queue whose default priority exceeds its maximum', () => {
     const path = writeConfig('prio.json', JSON.stringify({ queues: [{ name: 'q', max_priority: 2, default_priority: 5 }] }));
     expect(configError({ CELERITY_CONFIG: path }).message).toContain('default_priority must not exceed max_priority');
+  });
+
+  it('reads schedules (beat) and refuses a bad or duplicate one, naming the field', () => {
+    const path = writeConfig(
+      'beat.yaml',
+      ['schedules:', '  - name: nightly-report', '    task: demo.echo', '    input: { day: yesterday }', '    cron: "0 2 * * *"', '    timezone: Europe/Berlin', '  - name: heartbeat', '    task: demo.noop', '    every: 30', '    misfire: skip', ''].join('\n'),
+    );
+    expect(loadConfig({ CELERITY_CONFIG: path }).file.schedules).toEqual([
+      { name: 'nightly-report', task: 'demo.echo', input: { day: 'yesterday' }, cron: '0 2 * * *', timezone: 'Europe/Berlin' },
+      { name: 'heartbeat', task: 'demo.noop', every: 30, misfire: 'skip' },
+    ]);
+    const bad = writeConfig('bad-beat.json', JSON.stringify({ schedules: [{ name: 'a', task: 'demo.echo', cron: '0 25 * * *' }] }));
+    expect(configError({ CELERITY_CONFIG: bad }).message).toMatch(/schedules\[0\]\.cron|schedules\.0\.cron/);
+    const twice = writeConfig('twice.json', JSON.stringify({ schedules: [{ name: 'a', task: 'demo.echo', every: 5 }, { name: 'a', task: 'demo.echo', every: 6 }] }));
+    expect(configError({ CELERITY_CONFIG: twice }).message).toContain('duplicate schedule name "a"');
   });
 
   it('refuses a missing or unparsable file and names it', () => {

@@ -1,0 +1,227 @@
+import type { Redis } from 'ioredis';
+import type { ScheduleSpec } from '@celerity/core';
+import { guard } from './guard.js';
+import type { Keys } from './keys.js';
+
+/**
+ * Schedules of the beat in Redis: definitions (`<prefix>schedules`, name → JSON) and, per schedule,
+ * a state hash (`<prefix>schedule:<name>`):
+ *   version        bumped by every change of the definition; a claim made from an older read is refused
+ *   cursor         ms: the latest fire time already decided (fired or skipped); fires after it are open
+ *   paused         '1' while paused
+ *   pending:<ms>   a claimed fire not yet submitted: "<owner> <lease-until ms>"
+ *   last_*         the latest fire submitted (time, task id, when) or refused (error)
+ * Each fire time is claimed by moving the cursor past it with a compare-and-set, so of any number of
+ * beats exactly one claims it; the claim stays pending until its task is accepted, and a beat that
+ * dies meanwhile leaves it to be taken over once its lease runs out.
+ */
+
+export type ScheduleSource = 'config' | 'api';
+
+export interface StoredSchedule {
+  spec: ScheduleSpec;
+  source: ScheduleSource;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface LastRun {
+  fire_at: string;
+  task_id: string | null;
+  fired_at: string;
+  /** why the fire was refused (its task did not validate), else null */
+  error: { type: string; message: string } | null;
+}
+
+export interface PendingFire {
+  fireAtMs: number;
+  owner: string;
+  leaseUntilMs: number;
+}
+
+export interface ScheduleState {
+  version: number;
+  cursorMs: number;
+  paused: boolean;
+  lastRun: LastRun | null;
+  pending: PendingFire[];
+}
+
+export type Schedule = StoredSchedule & { state: ScheduleState };
+
+export type WriteMode = 'create' | 'replace' | 'upsert';
+export type WriteResult = { kind: 'ok'; version: number } | { kind: 'exists' } | { kind: 'missing' } | { kind: 'conflict' };
+
+/** KEYS: definitions, state. ARGV: name, definition JSON, mode, now ms, expected version ('' = any). */
+const WRITE_SCRIPT = `
+local exists = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1
+if ARGV[3] == 'create' and exists then return -1 end
+if ARGV[3] == 'replace' and not exists then return -2 end
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[2], 'version') ~= ARGV[5] then return -3 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('HEXISTS', KEYS[2], 'cursor') == 0 then redis.call('HSET', KEYS[2], 'cursor', ARGV[4]) end
+return redis.call('HINCRBY', KEYS[2], 'version', 1)
+`;
+
+/**
+ * KEYS: state. ARGV: version read, cursor read, new cursor, owner, lease-until ms, fire times ms...
+ * Decides the fires between the cursor read and the new cursor: refused ('stale') when the
+ * definition changed or another beat moved the cursor since the read, or ('paused') when paused.
+ */
+const CLAIM_SCRIPT = `
+local st = redis.call('HMGET', KEYS[1], 'version', 'cursor', 'paused')
+if st[1] ~= ARGV[1] or st[2] ~= ARGV[2] then return 'stale' end
+if st[3] == '1' then return 'paused' end
+redis.call('HSET', KEYS[1], 'cursor', ARGV[3])
+for i = 6, #ARGV do redis.call('HSET', KEYS[1], 'pending:' .. ARGV[i], ARGV[4] .. ' ' .. ARGV[5]) end
+return 'ok'
+`;
+
+/** KEYS: state. ARGV: fire time ms, owner, lease-until ms, now ms. Takes over a pending fire whose lease ran out. */
+const TAKE_OVER_SCRIPT = `
+local field = 'pending:' .. ARGV[1]
+local v = redis.call('HGET', KEYS[1], field)
+if not v then return 0 end
+if tonumber(string.match(v, ' (%d+)$')) > tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], field, ARGV[2] .. ' ' .. ARGV[3])
+return 1
+`;
+
+/**
+ * KEYS: state. ARGV: fire time ms, task id ('' = none), fired_at ISO, error JSON ('' = none).
+ * Ends a fire: drops its pending claim and makes it the last run unless a later one already is.
+ * Only for an existing schedule (a deleted one keeps no state).
+ */
+const COMPLETE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[1], 'pending:' .. ARGV[1])
+if tonumber(ARGV[1]) >= tonumber(redis.call('HGET', KEYS[1], 'last_fire_at') or '0') then
+  redis.call('HSET', KEYS[1], 'last_fire_at', ARGV[1], 'last_task_id', ARGV[2], 'last_fired_at', ARGV[3], 'last_error', ARGV[4])
+end
+return 1
+`;
+
+/** KEYS: definitions, state. ARGV: name, paused ('1'|'0'), now ms. Resuming moves the cursor to now: fires of the pause are not made up. */
+const PAUSE_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[2], 'paused', '1')
+else
+  if redis.call('HDEL', KEYS[2], 'paused') == 1 and tonumber(redis.call('HGET', KEYS[2], 'cursor') or '0') < tonumber(ARGV[3]) then
+    redis.call('HSET', KEYS[2], 'cursor', ARGV[3])
+  end
+end
+return 1
+`;
+
+type ScheduleScripts = Redis & {
+  celerityScheduleWrite(defs: string, state: string, name: string, json: string, mode: string, nowMs: number, expected: string): Promise<number>;
+  celerityScheduleClaim(state: string, version: number, cursor: string, newCursor: number, owner: string, leaseUntilMs: number, ...fires: number[]): Promise<string>;
+  celerityScheduleTakeOver(state: string, fireAtMs: number, owner: string, leaseUntilMs: number, nowMs: number): Promise<number>;
+  celerityScheduleComplete(state: string, fireAtMs: number, taskId: string, firedAt: string, error: string): Promise<number>;
+  celerityScheduleSetPaused(defs: string, state: string, name: string, paused: string, nowMs: number): Promise<number>;
+};
+
+function defineScheduleScripts(client: Redis): ScheduleScripts {
+  const scripts = client as ScheduleScripts;
+  if (typeof scripts.celerityScheduleWrite !== 'function') {
+    client.defineCommand('celerityScheduleWrite', { numberOfKeys: 2, lua: WRITE_SCRIPT });
+    client.defineCommand('celerityScheduleClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
+    client.defineCommand('celerityScheduleTakeOver', { numberOfKeys: 1, lua: TAKE_OVER_SCRIPT });
+    client.defineCommand('celerityScheduleComplete', { numberOfKeys: 1, lua: COMPLETE_SCRIPT });
+    client.defineCommand('celerityScheduleSetPaused', { numberOfKeys: 2, lua: PAUSE_SCRIPT });
+  }
+  return scripts;
+}
+
+function toState(f: Record<string, string>): ScheduleState {
+  const pending: PendingFire[] = [];
+  for (const [field, value] of Object.entries(f)) {
+    if (!field.startsWith('pending:')) continue;
+    const [owner = '', lease = '0'] = value.split(' ');
+    pending.push({ fireAtMs: Number(field.slice('pending:'.length)), owner, leaseUntilMs: Number(lease) });
+  }
+  pending.sort((a, b) => a.fireAtMs - b.fireAtMs);
+  const lastFireAt = f.last_fire_at ? Number(f.last_fire_at) : null;
+  return {
+    version: Number(f.version ?? 0),
+    cursorMs: Number(f.cursor ?? 0),
+    paused: f.paused === '1',
+    lastRun:
+      lastFireAt === null
+        ? null
+        : {
+            fire_at: new Date(lastFireAt).toISOString(),
+            task_id: f.last_task_id || null,
+            fired_at: f.last_fired_at ?? '',
+            error: f.last_error ? (JSON.parse(f.last_error) as LastRun['error']) : null,
+          },
+    pending,
+  };
+}
+
+export type ScheduleStore = ReturnType<typeof createScheduleStore>;
+
+export function createScheduleStore(client: Redis, keys: Keys) {
+  const redis = defineScheduleScripts(client);
+
+  async function write(stored: StoredSchedule, mode: WriteMode, nowMs: number, expectedVersion?: number): Promise<WriteResult> {
+    const reply = await guard(
+      redis.celerityScheduleWrite(keys.schedules, keys.schedule(stored.spec.name), stored.spec.name, JSON.stringify(stored), mode, nowMs, expectedVersion === undefined ? '' : String(expectedVersion)),
+    );
+    if (reply === -1) return { kind: 'exists' };
+    if (reply === -2) return { kind: 'missing' };
+    if (reply === -3) return { kind: 'conflict' };
+    return { kind: 'ok', version: reply };
+  }
+
+  return {
+    write,
+
+    /** Every schedule with its state, by name. */
+    async list(): Promise<Schedule[]> {
+      const defs = await guard(redis.hgetall(keys.schedules));
+      const names = Object.keys(defs).sort();
+      if (names.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const name of names) pipeline.hgetall(keys.schedule(name));
+      const states = (await guard(pipeline.exec())) ?? [];
+      return names.map((name, i) => ({ ...(JSON.parse(defs[name]!) as StoredSchedule), state: toState((states[i]?.[1] ?? {}) as Record<string, string>) }));
+    },
+
+    async get(name: string): Promise<Schedule | undefined> {
+      const [def, state] = await guard(Promise.all([redis.hget(keys.schedules, name), redis.hgetall(keys.schedule(name))]));
+      return def ? { ...(JSON.parse(def) as StoredSchedule), state: toState(state) } : undefined;
+    },
+
+    /** Removes a schedule and its state; the tasks it fired stay listed (GET /tasks?schedule=) until they expire. */
+    async remove(name: string): Promise<boolean> {
+      const [removed] = await guard(Promise.all([redis.hdel(keys.schedules, name), redis.del(keys.schedule(name))]));
+      return removed === 1;
+    },
+
+    /** false when there is no such schedule. */
+    async setPaused(name: string, paused: boolean, nowMs: number): Promise<boolean> {
+      return (await guard(redis.celerityScheduleSetPaused(keys.schedules, keys.schedule(name), name, paused ? '1' : '0', nowMs))) === 1;
+    },
+
+    /** Moves the cursor from `cursorMs` (as read, at `version`) to `newCursorMs` and claims `firesMs` for `owner`. */
+    async claim(name: string, read: { version: number; cursorMs: number }, newCursorMs: number, firesMs: readonly number[], owner: string, leaseUntilMs: number): Promise<'ok' | 'stale' | 'paused'> {
+      return (await guard(
+        redis.celerityScheduleClaim(keys.schedule(name), read.version, String(read.cursorMs), newCursorMs, owner, leaseUntilMs, ...firesMs),
+      )) as 'ok' | 'stale' | 'paused';
+    },
+
+    /** Takes over a pending fire whose lease ran out (its beat died or could not submit). */
+    async takeOver(name: string, fireAtMs: number, owner: string, leaseUntilMs: number, nowMs: number): Promise<boolean> {
+      return (await guard(redis.celerityScheduleTakeOver(keys.schedule(name), fireAtMs, owner, leaseUntilMs, nowMs))) === 1;
+    },
+
+    /** Ends a fire (or records a manual trigger): its task id, or the error that refused it. */
+    async complete(name: string, fireAtMs: number, outcome: { taskId: string; firedAt: Date } | { error: { type: string; message: string }; firedAt: Date }): Promise<void> {
+      const taskId = 'taskId' in outcome ? outcome.taskId : '';
+      const error = 'error' in outcome ? JSON.stringify(outcome.error) : '';
+      await guard(redis.celerityScheduleComplete(keys.schedule(name), fireAtMs, taskId, outcome.firedAt.toISOString(), error));
+    },
+  };
+}
