@@ -15,8 +15,8 @@ export type FireOutcome = 'fired' | 'refused' | 'retry';
  * Submits one claimed fire through the producer, as an ordinary task (record, events, callbacks,
  * dead letters). Its task id is derived from the schedule and fire time, and its Idempotency-Key
  * too, so a fire that is tried again (its beat died, or the broker was down) finds the task
- * already there instead of making a second. The key holds a space, which an HTTP client cannot
- * send, so no request can take a fire's key first.
+ * already there instead of making a second. The key is `beat:<schedule>:<fire time ms>`, apart from
+ * clients' keys (`client:…`), so no request can take a fire's key first.
  */
 export async function fire(spec: ScheduleSpec, fireAtMs: number, deps: FireDeps): Promise<FireOutcome> {
   const taskId = fireTaskId(spec.name, fireAtMs);
@@ -29,7 +29,7 @@ export async function fire(spec: ScheduleSpec, fireAtMs: number, deps: FireDeps)
       log.info('fire already submitted (taken over after its beat stopped)');
       return 'fired';
     }
-    const { record, replayed } = await deps.producer.submit(fireSubmission(spec, fireAt), newTraceId(), `beat ${spec.name} ${fireAtMs}`, taskId);
+    const { record, replayed } = await deps.producer.submit(fireSubmission(spec, fireAt), newTraceId(), `beat:${spec.name}:${fireAtMs}`, taskId);
     await schedules.complete(spec.name, fireAtMs, { taskId: record.id, firedAt: new Date(deps.now()) });
     log.info({ replayed, late_ms: deps.now() - fireAtMs, queue: record.queue }, 'schedule fired');
     return 'fired';

@@ -119,7 +119,7 @@ describe('beat (real Redis and RabbitMQ, manual clock)', () => {
     const read = (await h.store.schedules.get('hourly'))!.state;
     await h.store.schedules.claim('hourly', read, fireAtMs, [fireAtMs], 'dead-beat', fireAtMs + 1_000);
     // it got as far as submitting (same id and key a beat uses), not as far as completing
-    await h.producer.submit(fireSubmission(spec, new Date(fireAtMs)), newTraceId(), `beat hourly ${fireAtMs}`, fireTaskId('hourly', fireAtMs));
+    await h.producer.submit(fireSubmission(spec, new Date(fireAtMs)), newTraceId(), `beat:hourly:${fireAtMs}`, fireTaskId('hourly', fireAtMs));
     h.clock.set('2026-01-01T10:00:02Z');
     expect((await h.beat().tick()).fired).toEqual([{ name: 'hourly', fireAtMs, outcome: 'fired' }]);
     expect(await fireTimes(h, 'hourly')).toEqual(['2026-01-01T10:00:00.000Z']);
