@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# Celerity: one image for every role; the CLI command picks it (start | api | worker | openapi).
+# Celerity: one image for every role; the CLI command picks it (start | api | worker | beat | openapi).
 #
 #   docker build -t celerity .
 #   docker run --rm -p 3000:3000 -e API_KEYS=secret1,secret2 \
@@ -36,6 +36,7 @@ COPY packages/producer/package.json packages/producer/
 COPY packages/testkit/package.json packages/testkit/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
+COPY apps/beat/package.json apps/beat/
 COPY apps/cli/package.json apps/cli/
 RUN npm ci --no-audit --no-fund
 
@@ -87,7 +88,7 @@ USER node
 EXPOSE 3000
 
 # Liveness of the HTTP server (GET /health needs no API key). Slim has no curl; Node 20 has fetch.
-# A `worker` container serves no HTTP: disable this check for it (docker-compose.yml does).
+# A `worker` or `beat` container serves no HTTP: disable this check for it (docker-compose.yml does).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 

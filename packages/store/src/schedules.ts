@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ScheduleSpec } from '@celerity/core';
 import { guard } from './guard.js';
 import type { Keys } from './keys.js';
+import { loadLua } from './scripts.js';
 
 /**
  * Schedules of the beat in Redis: definitions (`<prefix>schedules`, name → JSON) and, per schedule,
@@ -52,68 +53,6 @@ export type Schedule = StoredSchedule & { state: ScheduleState };
 export type WriteMode = 'create' | 'replace' | 'upsert';
 export type WriteResult = { kind: 'ok'; version: number } | { kind: 'exists' } | { kind: 'missing' } | { kind: 'conflict' };
 
-/** KEYS: definitions, state. ARGV: name, definition JSON, mode, now ms, expected version ('' = any). */
-const WRITE_SCRIPT = `
-local exists = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1
-if ARGV[3] == 'create' and exists then return -1 end
-if ARGV[3] == 'replace' and not exists then return -2 end
-if ARGV[5] ~= '' and redis.call('HGET', KEYS[2], 'version') ~= ARGV[5] then return -3 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if redis.call('HEXISTS', KEYS[2], 'cursor') == 0 then redis.call('HSET', KEYS[2], 'cursor', ARGV[4]) end
-return redis.call('HINCRBY', KEYS[2], 'version', 1)
-`;
-
-/**
- * KEYS: state. ARGV: version read, cursor read, new cursor, owner, lease-until ms, fire times ms...
- * Decides the fires between the cursor read and the new cursor: refused ('stale') when the
- * definition changed or another beat moved the cursor since the read, or ('paused') when paused.
- */
-const CLAIM_SCRIPT = `
-local st = redis.call('HMGET', KEYS[1], 'version', 'cursor', 'paused')
-if st[1] ~= ARGV[1] or st[2] ~= ARGV[2] then return 'stale' end
-if st[3] == '1' then return 'paused' end
-redis.call('HSET', KEYS[1], 'cursor', ARGV[3])
-for i = 6, #ARGV do redis.call('HSET', KEYS[1], 'pending:' .. ARGV[i], ARGV[4] .. ' ' .. ARGV[5]) end
-return 'ok'
-`;
-
-/** KEYS: state. ARGV: fire time ms, owner, lease-until ms, now ms. Takes over a pending fire whose lease ran out. */
-const TAKE_OVER_SCRIPT = `
-local field = 'pending:' .. ARGV[1]
-local v = redis.call('HGET', KEYS[1], field)
-if not v then return 0 end
-if tonumber(string.match(v, ' (%d+)$')) > tonumber(ARGV[4]) then return 0 end
-redis.call('HSET', KEYS[1], field, ARGV[2] .. ' ' .. ARGV[3])
-return 1
-`;
-
-/**
- * KEYS: state. ARGV: fire time ms, task id ('' = none), fired_at ISO, error JSON ('' = none).
- * Ends a fire: drops its pending claim and makes it the last run unless a later one already is.
- * Only for an existing schedule (a deleted one keeps no state).
- */
-const COMPLETE_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HDEL', KEYS[1], 'pending:' .. ARGV[1])
-if tonumber(ARGV[1]) >= tonumber(redis.call('HGET', KEYS[1], 'last_fire_at') or '0') then
-  redis.call('HSET', KEYS[1], 'last_fire_at', ARGV[1], 'last_task_id', ARGV[2], 'last_fired_at', ARGV[3], 'last_error', ARGV[4])
-end
-return 1
-`;
-
-/** KEYS: definitions, state. ARGV: name, paused ('1'|'0'), now ms. Resuming moves the cursor to now: fires of the pause are not made up. */
-const PAUSE_SCRIPT = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-if ARGV[2] == '1' then
-  redis.call('HSET', KEYS[2], 'paused', '1')
-else
-  if redis.call('HDEL', KEYS[2], 'paused') == 1 and tonumber(redis.call('HGET', KEYS[2], 'cursor') or '0') < tonumber(ARGV[3]) then
-    redis.call('HSET', KEYS[2], 'cursor', ARGV[3])
-  end
-end
-return 1
-`;
-
 type ScheduleScripts = Redis & {
   celerityScheduleWrite(defs: string, state: string, name: string, json: string, mode: string, nowMs: number, expected: string): Promise<number>;
   celerityScheduleClaim(state: string, version: number, cursor: string, newCursor: number, owner: string, leaseUntilMs: number, ...fires: number[]): Promise<string>;
@@ -122,14 +61,15 @@ type ScheduleScripts = Redis & {
   celerityScheduleSetPaused(defs: string, state: string, name: string, paused: string, nowMs: number): Promise<number>;
 };
 
+/** The schedule scripts (packages/store/lua/schedule-*.lua), registered once per client. */
 function defineScheduleScripts(client: Redis): ScheduleScripts {
   const scripts = client as ScheduleScripts;
   if (typeof scripts.celerityScheduleWrite !== 'function') {
-    client.defineCommand('celerityScheduleWrite', { numberOfKeys: 2, lua: WRITE_SCRIPT });
-    client.defineCommand('celerityScheduleClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
-    client.defineCommand('celerityScheduleTakeOver', { numberOfKeys: 1, lua: TAKE_OVER_SCRIPT });
-    client.defineCommand('celerityScheduleComplete', { numberOfKeys: 1, lua: COMPLETE_SCRIPT });
-    client.defineCommand('celerityScheduleSetPaused', { numberOfKeys: 2, lua: PAUSE_SCRIPT });
+    client.defineCommand('celerityScheduleWrite', { numberOfKeys: 2, lua: loadLua('schedule-write') });
+    client.defineCommand('celerityScheduleClaim', { numberOfKeys: 1, lua: loadLua('schedule-claim') });
+    client.defineCommand('celerityScheduleTakeOver', { numberOfKeys: 1, lua: loadLua('schedule-take-over') });
+    client.defineCommand('celerityScheduleComplete', { numberOfKeys: 1, lua: loadLua('schedule-complete') });
+    client.defineCommand('celerityScheduleSetPaused', { numberOfKeys: 2, lua: loadLua('schedule-set-paused') });
   }
   return scripts;
 }
