@@ -11,6 +11,7 @@ import { createStreamRegistry } from './events/stream-registry.js';
 import type { ApiDeps } from './deps.js';
 import { problem, retryAfterSeconds, sendProblem, toProblem } from './http-errors.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { healthRoutes } from './routes/health.js';
 import { taskEventRoutes } from './routes/task-events.js';
 import { taskEventWsRoutes } from './routes/task-events-ws.js';
@@ -66,6 +67,7 @@ export async function buildApp(deps: ApiDeps) {
       tags: [
         { name: 'tasks', description: 'Submit, inspect and cancel tasks' },
         { name: 'events', description: 'Follow status and progress changes as they happen (SSE, WebSocket)' },
+        { name: 'schedules', description: 'Periodic tasks (beat): cron or interval, each fire time fired once' },
         { name: 'dead letters', description: 'Tasks that ended without success, and messages that were not tasks' },
         { name: 'ops', description: 'Health and readiness' },
       ],
@@ -92,7 +94,7 @@ export async function buildApp(deps: ApiDeps) {
   if (corsOrigins.length > 0) {
     await app.register(fastifyCors, {
       origin: corsOrigins.includes('*') ? '*' : corsOrigins,
-      methods: ['GET', 'POST', 'DELETE'],
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['content-type', 'x-api-key', 'authorization', 'idempotency-key', 'x-trace-id', 'last-event-id'],
       exposedHeaders: ['location', 'x-trace-id', 'retry-after', 'idempotent-replayed'],
       maxAge: 600,
@@ -131,6 +133,7 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(taskEventRoutes(deps, credentials, streams));
   await app.register(taskEventWsRoutes(deps, streams));
   await app.register(deadLetterRoutes(deps));
+  await app.register(scheduleRoutes(deps));
   // the store's event subscriber connection is opened on the first watch; it must not outlive the app
   app.addHook('onClose', async () => deps.store.events.close());
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());

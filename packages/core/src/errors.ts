@@ -41,6 +41,18 @@ export class InvalidJobInputError extends InvalidTaskError {
   override readonly code = 'INVALID_JOB_INPUT';
 }
 
+/** A schedule that breaks a rule once a PATCH is applied (HTTP 422). */
+export class InvalidScheduleError extends InvalidTaskError {
+  override readonly code = 'INVALID_SCHEDULE';
+}
+export class ScheduleNotFoundError extends AppError {
+  readonly code = 'SCHEDULE_NOT_FOUND';
+}
+/** POST /schedules with a name in use, or a PATCH that lost to concurrent changes. */
+export class ScheduleConflictError extends AppError {
+  readonly code = 'SCHEDULE_CONFLICT';
+}
+
 export class MalformedTaskIdError extends AppError {
   readonly code = 'MALFORMED_TASK_ID';
 }

@@ -92,21 +92,22 @@ function checkTiming(value: TimingFields, ctx: z.core.$RefinementCtx, partial: b
   }
 }
 
-const scheduleFields = z.object({
+/** The fields of a schedule without the cross-field rules (for response schemas). */
+export const ScheduleFields = z.object({
   name: z.string().regex(SCHEDULE_NAME, 'letters, digits, ".", "_" and "-" (up to 100), starting with a letter or digit'),
   ...taskOptions,
   ...timing,
 });
 
 /** A schedule as written in CELERITY_CONFIG `schedules:` and in POST /schedules. */
-export const ScheduleSpec = scheduleFields.strict().superRefine((value, ctx) => checkTiming(value, ctx, false));
+export const ScheduleSpec = ScheduleFields.strict().superRefine((value, ctx) => checkTiming(value, ctx, false));
 export type ScheduleSpec = z.output<typeof ScheduleSpec>;
 
 /** PATCH /schedules/:name (a JSON merge patch): any field but the name; `null` removes an optional one. */
 export const SchedulePatch = z
   .object(
     Object.fromEntries(
-      Object.entries(scheduleFields.omit({ name: true }).shape).map(([key, field]) => [
+      Object.entries(ScheduleFields.omit({ name: true }).shape).map(([key, field]) => [
         key,
         key === 'task' ? field.optional() : (field as z.ZodOptional<z.ZodType>).unwrap().nullable().optional(),
       ]),

@@ -199,6 +199,11 @@ export function createProducer(deps: ProducerDeps) {
   }
 
   return {
+    /** Checks a submission as submit does (the same 422s) without accepting it: for a schedule, whose tasks come later. */
+    async check(request: SubmitRequest): Promise<void> {
+      await prepare(request, '');
+    },
+
     /**
      * With an idempotency key, the same key and the same request within IDEMPOTENCY_TTL return the
      * original task (`replayed: true`); the same key with another request is a conflict.
