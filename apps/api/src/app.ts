@@ -1,4 +1,5 @@
 import fastifyCors from '@fastify/cors';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
@@ -10,6 +11,7 @@ import { createCredentials } from './credentials.js';
 import { createStreamRegistry } from './events/stream-registry.js';
 import type { ApiDeps } from './deps.js';
 import { problem, retryAfterSeconds, sendProblem, toProblem } from './http-errors.js';
+import { rateLimitOptions, rateLimitsEnabled } from './rate-limits.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { healthRoutes } from './routes/health.js';
@@ -112,6 +114,10 @@ export async function buildApp(deps: ApiDeps) {
   if (credentials.enabled) {
     const check = createApiKeyCheck(credentials);
     app.addHook('onRequest', async (request) => check(request));
+  }
+  // after the auth hook: the limits are counted per authenticated caller
+  if (rateLimitsEnabled(config)) {
+    await app.register(fastifyRateLimit, rateLimitOptions(config, { ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: deps.store.keys.prefix }));
   }
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-trace-id', String(request.id));

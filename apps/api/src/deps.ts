@@ -1,7 +1,7 @@
 import type { Broker } from '@celerity/broker';
 import type { Env, Logger } from '@celerity/core';
 import type { Producer } from '@celerity/producer';
-import type { TaskStore } from '@celerity/store';
+import type { createRedis, TaskStore } from '@celerity/store';
 import type { Credentials } from './credentials.js';
 
 /** What the HTTP app needs; main.ts (startApi) builds it, tests pass real ones of their own. */
@@ -10,6 +10,8 @@ export interface ApiDeps {
   config: Readonly<Env>;
   log: Logger;
   store: TaskStore;
+  /** the Redis client of the store, for the rate-limit counters (without it they are per process) */
+  redis?: ReturnType<typeof createRedis>;
   broker: Broker;
   producer: Producer;
   /** the accepted API keys, replaceable at run time (default: API_KEYS, fixed) */

@@ -34,7 +34,7 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<R
   if (credentials.enabled) process.on('SIGHUP', reloadKeys);
 
   let draining = false;
-  const app = await buildApp({ config, log, store, broker, producer, credentials, isDraining: () => draining });
+  const app = await buildApp({ config, log, store, redis, broker, producer, credentials, isDraining: () => draining });
   const url = await app.listen({ host: config.HOST, port: config.PORT });
   log.info({ url, docs: `${url}/docs` }, 'api listening');
 

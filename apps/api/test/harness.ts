@@ -32,7 +32,7 @@ export async function startApiHarness(
   const broker = await connectBroker({ url: config.RABBITMQ_URL, namespace: ns, queues: router.queues, log });
   const { resolveCallbackHost, ...appOptions } = options;
   const producer = createProducerFromConfig(config, { store, broker, log, ...(resolveCallbackHost ? { resolveCallbackHost } : {}) });
-  const app = await buildApp({ config, log, store, broker, producer, ...appOptions });
+  const app = await buildApp({ config, log, store, redis, broker, producer, ...appOptions });
   return {
     ns,
     config,

@@ -88,6 +88,11 @@ export const EnvSchema = z
     // streams (SSE and WebSocket), and tasks followed over all of them
     EVENTS_MAX_STREAMS: z.coerce.number().int().positive().default(32),
     EVENTS_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(1_000),
+    // requests per caller and window, counted in Redis for all replicas; unset = on unless HOST is loopback
+    RATE_LIMIT_ENABLED: z.stringbool().optional(),
+    RATE_LIMIT_WINDOW: seconds(60),
+    RATE_LIMIT_WRITES: z.coerce.number().int().positive().default(600),
+    RATE_LIMIT_READS: z.coerce.number().int().positive().default(6_000),
   })
   .refine((env) => env.TASK_SOFT_TIME_LIMIT <= env.TASK_TIME_LIMIT, {
     path: ['TASK_SOFT_TIME_LIMIT'],

@@ -1,4 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@celerity/core';
+import type { Producer } from '@celerity/producer';
+import { createRedis, createTaskStore } from '@celerity/store';
+import { buildApp } from '../../src/app.js';
 import { createCredentials } from '../../src/credentials.js';
 import { openSse, openWs, type SseClient, type WsClient } from '../event-clients.js';
 import { startApiHarness, type ApiHarness } from '../harness.js';
@@ -150,5 +154,63 @@ describe('live streams', () => {
     expect((await h!.app.inject({ method: 'GET', url: `/tasks/${id}`, headers: { 'x-api-key': 'old' } })).statusCode).toBe(401);
     expect((await h!.app.inject({ method: 'GET', url: `/tasks/${id}`, headers: { 'x-api-key': 'new' } })).statusCode).toBe(200);
     await expect(openSse(`${base}/tasks/${id}/events?access_token=${token}`).then((c) => (clients.push(c), c.status))).resolves.toBe(401);
+  });
+});
+
+describe('rate limits', () => {
+  const limited = { API_KEYS: 'k1,k2', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_WRITES: '3', RATE_LIMIT_READS: '5', RATE_LIMIT_WINDOW: '60' };
+
+  it('answers 429 problem+json with Retry-After past RATE_LIMIT_WRITES submits of one key; other keys and reads go on', async () => {
+    h = await startApiHarness(limited);
+    const k1 = { 'x-api-key': 'k1' };
+    for (let i = 0; i < 3; i++) expect((await submit(h, { task: 'demo.echo' }, k1)).statusCode).toBe(202);
+    const refused = await submit(h, { task: 'demo.echo' }, k1);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.json()).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    const batch = await h.app.inject({ method: 'POST', url: '/tasks/batch', payload: { tasks: [{ task: 'demo.echo' }] }, headers: k1 });
+    expect(batch.statusCode).toBe(429);
+    expect((await submit(h, { task: 'demo.echo' }, { 'x-api-key': 'k2' })).statusCode).toBe(202);
+    expect((await h.app.inject({ method: 'GET', url: '/tasks', headers: k1 })).statusCode).toBe(200);
+    // public routes are not counted
+    for (let i = 0; i < 8; i++) expect((await h.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+
+  it('counts reads apart, and shares the count between replicas through Redis', async () => {
+    h = await startApiHarness(limited);
+    // a second replica: its own app and Redis connection on the same namespace
+    const log = createLogger({ service: 'replica', level: 'silent' });
+    const redis = createRedis({ url: h.config.REDIS_URL, log, failFast: true, name: 'replica' });
+    await redis.connect();
+    const store = createTaskStore(redis, { namespace: h.ns, resultTtlSeconds: h.config.RESULT_EXPIRES });
+    const replica = { app: await buildApp({ config: h.config, log, store, redis, broker: h.broker, producer: {} as Producer }) };
+    try {
+      const k1 = { 'x-api-key': 'k1' };
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await (i % 2 ? replica : h).app.inject({ method: 'GET', url: '/tasks', headers: k1 })).statusCode);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+      expect(await h.redis.keys(`celerity:${h.ns}:rate:*`)).not.toHaveLength(0);
+    } finally {
+      await replica.app.close();
+      redis.disconnect();
+    }
+  });
+
+  it('counts callers without an API key by address (auth off)', async () => {
+    h = await startApiHarness({ RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_READS: '2' });
+    const from = (remoteAddress: string) => h!.app.inject({ method: 'GET', url: '/tasks', remoteAddress });
+    expect([(await from('10.0.0.1')).statusCode, (await from('10.0.0.1')).statusCode, (await from('10.0.0.1')).statusCode]).toEqual([200, 200, 429]);
+    expect((await from('10.0.0.2')).statusCode).toBe(200);
+  });
+
+  it('is off on a loopback HOST unless RATE_LIMIT_ENABLED, on for a public HOST', async () => {
+    h = await startApiHarness({ RATE_LIMIT_READS: '1' });
+    for (let i = 0; i < 3; i++) expect((await h.app.inject({ method: 'GET', url: '/tasks' })).statusCode).toBe(200);
+    await h.close();
+    h = await startApiHarness({ HOST: '0.0.0.0', API_KEYS: 'k1', RATE_LIMIT_READS: '1' });
+    const k1 = { 'x-api-key': 'k1' };
+    expect((await h.app.inject({ method: 'GET', url: '/tasks', headers: k1 })).statusCode).toBe(200);
+    expect((await h.app.inject({ method: 'GET', url: '/tasks', headers: k1 })).statusCode).toBe(429);
   });
 });

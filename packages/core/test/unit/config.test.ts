@@ -243,4 +243,11 @@ describe('security limits', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('rate limits: unset = decided by HOST; 600 writes and 6000 reads a minute by default', () => {
+    expect(loadConfig({})).toMatchObject({ RATE_LIMIT_WINDOW: 60, RATE_LIMIT_WRITES: 600, RATE_LIMIT_READS: 6000 });
+    expect(loadConfig({}).RATE_LIMIT_ENABLED).toBeUndefined();
+    expect(loadConfig({ RATE_LIMIT_ENABLED: 'false' }).RATE_LIMIT_ENABLED).toBe(false);
+    expect(configError({ RATE_LIMIT_ENABLED: 'maybe' }).message).toMatch(/RATE_LIMIT_ENABLED/);
+  });
 });
