@@ -19,7 +19,9 @@
 # TypeScript and its `@celerity/core` / `zod` imports resolve through /app/node_modules), e.g.
 #   -v "$PWD/jobs:/app/jobs:ro" -e JOBS_ROOT=jobs
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24, the active LTS line (README, "Node versions"); 22 and 26 work too:
+#   docker build --build-arg NODE_IMAGE=node:26-bookworm-slim -t celerity .
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -87,7 +89,7 @@ COPY examples ./examples
 USER node
 EXPOSE 3000
 
-# Liveness of the HTTP server (GET /health needs no API key). Slim has no curl; Node 20 has fetch.
+# Liveness of the HTTP server (GET /health needs no API key). Slim has no curl; Node has fetch.
 # A `worker` or `beat` container serves no HTTP: disable this check for it (docker-compose.yml does).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

@@ -5,6 +5,11 @@ SHELL := /bin/bash
 # Re-install only when the manifests changed since the last install.
 WORKSPACE_MANIFESTS := package.json $(wildcard apps/*/package.json packages/*/package.json)
 
+# NODE=24 runs a target on another Node major (scripts/with-node: the npm registry's `node` package),
+# e.g. `make test NODE=24`, `make bench NODE=24`. Unset: the Node on the PATH.
+NODE ?=
+ON_NODE := $(if $(NODE),scripts/with-node $(NODE),)
+
 node_modules/.installed: $(WORKSPACE_MANIFESTS)
 	npm install --no-audit --no-fund
 	@touch $@
@@ -22,20 +27,20 @@ build: install ## compile every workspace (tsc -b)
 run: build ## run API + worker in one process against the local RabbitMQ and Redis
 	npm start
 
-test: install ## unit + integration tests against the real RabbitMQ and Redis
-	npm test
+test: install ## unit + integration tests against the real RabbitMQ and Redis (NODE=24: on Node 24)
+	$(ON_NODE) npm test
 
 test-unit: install ## unit tests only (no services needed)
-	npm run test:unit
+	$(ON_NODE) npm run test:unit
 
 test-int: install ## integration tests only
-	npm run test:int
+	$(ON_NODE) npm run test:int
 
 test-faults: install ## fault injection only (stops RabbitMQ's app, pauses Redis: run alone)
-	npm run test:faults
+	$(ON_NODE) npm run test:faults
 
-bench: build ## benchmark the whole path (see docs/benchmarks.md); knobs: make bench ARGS="--n 5000"
-	npm run bench -- $(ARGS)
+bench: build ## benchmark the whole path (see docs/benchmarks.md); knobs: make bench ARGS="--n 5000"; NODE=24
+	$(ON_NODE) npm run bench -- $(ARGS)
 
 openapi: build ## regenerate openapi/openapi.json from the route schemas
 	npm run openapi
