@@ -27,7 +27,7 @@ build: install ## compile every workspace (tsc -b)
 run: build ## run API + worker in one process against the local RabbitMQ and Redis
 	npm start
 
-test: install ## unit + integration tests against the real RabbitMQ and Redis (NODE=24: on Node 24)
+test: install ## every test: unit, integration (local RabbitMQ/Redis), faults (private ones); NODE=24
 	$(ON_NODE) npm test
 
 test-unit: install ## unit tests only (no services needed)
@@ -36,7 +36,7 @@ test-unit: install ## unit tests only (no services needed)
 test-int: install ## integration tests only
 	$(ON_NODE) npm run test:int
 
-test-faults: install ## fault injection only (stops RabbitMQ's app, pauses Redis: run alone)
+test-faults: install ## fault injection only, on private RabbitMQ and Redis it starts and removes
 	$(ON_NODE) npm run test:faults
 
 bench: build ## benchmark the whole path (see docs/benchmarks.md); knobs: make bench ARGS="--n 5000"; NODE=24

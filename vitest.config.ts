@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit tests are pure; integration and e2e tests talk to the real RabbitMQ and Redis (never skipped).
+// Unit tests are pure; integration and e2e tests talk to the real RabbitMQ and Redis (never skipped);
+// fault tests to private ones of their own.
 export default defineConfig({
   test: {
     globals: false,
@@ -27,9 +28,11 @@ export default defineConfig({
         test: {
           name: 'faults',
           include: ['{apps,packages}/*/test/faults/**/*.test.ts'],
-          globalSetup: ['packages/testkit/dist/global-setup.js'],
-          // these stop RabbitMQ and pause Redis for the whole machine: package.json runs this project
-          // on its own, after the others, one file at a time (--no-file-parallelism)
+          // these stop RabbitMQ's app, pause Redis and lower the broker's timeouts: always on a private
+          // RabbitMQ and Redis that this globalSetup starts and removes (never RABBITMQ_URL/REDIS_URL),
+          // one file at a time (package.json: --no-file-parallelism), as the files share them
+          globalSetup: ['packages/testkit/dist/private-services-setup.js'],
+          setupFiles: ['packages/testkit/dist/use-private-services.js'],
         },
       },
     ],

@@ -4,3 +4,5 @@ export * from './namespace.js';
 export * from './services.js';
 export * from './wait.js';
 export * from './free-port.js';
+export { privateServices, type PrivateServiceControls } from './private-services-env.js';
+export type { PrivateServicesInfo } from './private-services.js';

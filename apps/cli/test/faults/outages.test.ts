@@ -1,20 +1,22 @@
 /**
- * Fault injection against the real services. These stop RabbitMQ's app and pause Redis for the
- * whole machine, so they run in their own vitest project, alone, after every other test.
+ * Fault injection against real services: RabbitMQ's app is stopped and Redis paused. The `faults`
+ * vitest project runs this on a private RabbitMQ and Redis that it starts for the run (testkit's
+ * private-services), so nothing else on the machine is disturbed.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupNamespace, freePort, testAmqpUrl, testNamespace, testRedisUrl, waitFor } from '@celerity/testkit';
+import { cleanupNamespace, freePort, privateServices, testAmqpUrl, testNamespace, testRedisUrl, waitFor } from '@celerity/testkit';
 
 const CLI = new URL('../../dist/main.js', import.meta.url).pathname;
 const ROOT = new URL('../../../../', import.meta.url).pathname;
+const services = privateServices();
 
 let service: ChildProcess | undefined;
 let ns: string | undefined;
 afterEach(async () => {
-  if (rabbitDown) rabbitmqctl('start_app');
+  if (rabbitDown) await rabbitmqctl('start_app');
   if (service && service.exitCode === null) {
     service.kill('SIGTERM');
     await once(service, 'exit');
@@ -25,8 +27,8 @@ afterEach(async () => {
 });
 
 let rabbitDown = false;
-function rabbitmqctl(command: 'stop_app' | 'start_app'): void {
-  execFileSync('rabbitmqctl', [command], { stdio: 'ignore', timeout: 60_000 });
+async function rabbitmqctl(command: 'stop_app' | 'start_app'): Promise<void> {
+  await services.rabbitmqctl([command]);
   rabbitDown = command === 'stop_app';
 }
 
@@ -80,15 +82,15 @@ async function expectAllFinished(base: string, ids: string[]): Promise<void> {
   );
 }
 
-describe('outages under load (real RabbitMQ and Redis)', () => {
+describe('outages under load (private RabbitMQ and Redis)', () => {
   it('RabbitMQ stopped and started: 503 with Retry-After meanwhile, never 500, reconnects by itself, every 202 task finishes', async () => {
     const base = await startService();
     const load = submitLoad(base, 400, 4, Date.now() + 25_000);
     await sleep(1_000);
-    rabbitmqctl('stop_app');
+    await rabbitmqctl('stop_app');
     await waitFor(() => fetch(`${base}/ready`).then((r) => (r.status === 503 ? true : undefined)), { what: '/ready to report the outage' });
     await sleep(1_500);
-    rabbitmqctl('start_app');
+    await rabbitmqctl('start_app');
     await waitFor(() => fetch(`${base}/ready`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 30_000, what: 'the service to reconnect' });
     const { accepted, statuses } = await load;
 
@@ -103,7 +105,7 @@ describe('outages under load (real RabbitMQ and Redis)', () => {
     const base = await startService();
     const load = submitLoad(base, 300, 4, Date.now() + 15_000);
     await sleep(1_000);
-    execFileSync('redis-cli', ['-u', testRedisUrl(), 'CLIENT', 'PAUSE', '2000', 'ALL'], { stdio: 'ignore' });
+    await services.pauseRedis(2_000);
     const { accepted, statuses } = await load;
     expect(statuses.get(500) ?? 0).toBe(0);
     expect([...statuses.keys()].every((s) => s === 202 || s === 503)).toBe(true);

@@ -1,18 +1,20 @@
 /**
  * RabbitMQ closes a channel whose delivery stays unacked past consumer_timeout (30 min by default),
  * checked on the channel's tick (1 min by default). These tests lower both for channels opened
- * meanwhile, so a 3-second task outlives the timeout; they change the broker's settings, so they run
- * in the faults project, alone, and put the original values back.
+ * meanwhile, so a 3-second task outlives the timeout. They change the broker's settings, so they run
+ * in the faults project, on its private RabbitMQ, and put the original values back for the next file.
  */
-import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { privateServices } from '@celerity/testkit';
 import { startWorkerHarness, type WorkerHarness } from '../harness.js';
 
 const CONSUMER_TIMEOUT_MS = 1_500;
 
-function rabbitEnv(name: string, value?: number): number {
+const services = privateServices();
+
+async function rabbitEnv(name: string, value?: number): Promise<number> {
   const expression = value === undefined ? `application:get_env(rabbit, ${name}).` : `application:set_env(rabbit, ${name}, ${value}), application:get_env(rabbit, ${name}).`;
-  const out = execFileSync('rabbitmqctl', ['eval', expression], { encoding: 'utf8', timeout: 30_000 });
+  const out = await services.rabbitmqctl(['eval', expression], 30_000);
   const match = /\{ok,(\d+)\}/.exec(out);
   if (!match) throw new Error(`rabbitmqctl eval: unexpected answer for ${name}: ${out}`);
   return Number(match[1]);
@@ -20,15 +22,15 @@ function rabbitEnv(name: string, value?: number): number {
 
 let h: WorkerHarness | undefined;
 const original: Record<string, number> = {};
-beforeAll(() => {
-  original.consumer_timeout = rabbitEnv('consumer_timeout');
-  original.channel_tick_interval = rabbitEnv('channel_tick_interval');
-  rabbitEnv('consumer_timeout', CONSUMER_TIMEOUT_MS);
-  rabbitEnv('channel_tick_interval', 250);
+beforeAll(async () => {
+  original.consumer_timeout = await rabbitEnv('consumer_timeout');
+  original.channel_tick_interval = await rabbitEnv('channel_tick_interval');
+  await rabbitEnv('consumer_timeout', CONSUMER_TIMEOUT_MS);
+  await rabbitEnv('channel_tick_interval', 250);
 });
-afterAll(() => {
+afterAll(async () => {
   // set back, never unset: a channel cannot open without these values
-  for (const [name, value] of Object.entries(original)) rabbitEnv(name, value);
+  for (const [name, value] of Object.entries(original)) await rabbitEnv(name, value);
 });
 afterEach(async () => {
   await h?.close();
@@ -37,7 +39,7 @@ afterEach(async () => {
 
 const channelClosed = (harness: WorkerHarness) => harness.logLines.some((l) => l.msg === 'rabbitmq closed the consumer channel');
 
-describe("RabbitMQ's consumer_timeout (real broker, lowered to 1.5 s)", () => {
+describe("RabbitMQ's consumer_timeout (private broker, lowered to 1.5 s)", () => {
   it('a task that outlives it is acked at start and held by a lease: it runs once, and the channel stays open', async () => {
     h = await startWorkerHarness({ BROKER_CONSUMER_TIMEOUT: String(CONSUMER_TIMEOUT_MS / 1000), TASK_LEASE: '1' });
     await h.startWorker({ concurrency: 1 });
