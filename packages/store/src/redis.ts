@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import type { Logger } from '@celerity/core';
 
 export interface RedisOptions {
@@ -23,14 +23,45 @@ export function createRedis(options: RedisOptions): Redis {
     // capped exponential backoff; ioredis keeps retrying forever
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
   });
+  // Errors before the first 'ready' are connectRedis()'s to report (one line at start-up, no stack).
+  let everReady = false;
   let down = false;
   redis.on('error', (err) => {
-    if (!down) options.log.warn({ err, name: options.name }, 'redis connection error');
+    if (everReady && !down) options.log.warn({ err, name: options.name }, 'redis connection error');
     down = true;
   });
   redis.on('ready', () => {
-    if (down) options.log.info({ name: options.name }, 'redis reconnected');
+    if (everReady && down) options.log.info({ name: options.name }, 'redis reconnected');
+    everReady = true;
     down = false;
   });
   return redis;
+}
+
+/**
+ * The first connection. ioredis rejects connect() with a bare "Connection is closed" and emits the
+ * reason as an 'error' event; this rejects with that reason instead. An error reply during the
+ * handshake (WRONGPASS, NOAUTH, "DB index is out of range" — after which ioredis would carry on in
+ * database 0) fails the connection too, and the client stops retrying.
+ */
+export async function connectRedis(redis: Redis): Promise<void> {
+  let firstError: unknown;
+  let refused: unknown;
+  const onError = (err: unknown) => {
+    firstError ??= err;
+    if (err instanceof ReplyError) refused ??= err;
+  };
+  redis.on('error', onError);
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw refused ?? firstError ?? err;
+  } finally {
+    redis.off('error', onError);
+  }
+  if (refused) {
+    redis.disconnect();
+    throw refused;
+  }
 }

@@ -16,7 +16,7 @@ import {
 } from '@celerity/core';
 import { createKeys, type Keys } from './keys.js';
 import { guard } from './guard.js';
-import { createRedis } from './redis.js';
+import { connectRedis, createRedis } from './redis.js';
 import { createCallbacks } from './callbacks.js';
 import { createDeadLetters } from './dead-letters.js';
 import { createTaskEvents } from './task-events.js';
@@ -457,6 +457,6 @@ export async function connectTaskStore(
   options: { log: Logger; failFast: boolean; name: string },
 ): Promise<{ redis: Redis; store: TaskStore }> {
   const redis = createRedis({ url: config.REDIS_URL, ...options });
-  await connectOrExplain('Redis', config.REDIS_URL, () => redis.connect());
+  await connectOrExplain('Redis', config.REDIS_URL, () => connectRedis(redis));
   return { redis, store: createTaskStore(redis, { namespace: config.NAMESPACE, resultTtlSeconds: config.RESULT_EXPIRES }) };
 }
