@@ -24,7 +24,7 @@ install: node_modules/.installed ## install dependencies (only when package.json
 build: install ## compile every workspace (tsc -b)
 	npm run build
 
-run: build ## run API + worker in one process against the local RabbitMQ and Redis
+run: build ## run API + worker + beat in one process against the local RabbitMQ and Redis
 	npm start
 
 test: install ## every test: unit, integration (local RabbitMQ/Redis), faults (private ones); NODE=24
