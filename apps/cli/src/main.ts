@@ -1,10 +1,7 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { renderOpenApi, startApi } from '@celerity/api';
 import { AppError, createLogger, installShutdown, loadConfig, type Closable } from '@celerity/core';
-import { startBeat } from '@celerity/beat';
-import { startWorker } from '@celerity/worker';
 
 const USAGE = `usage: celerity <command> [options]
 
@@ -31,6 +28,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'openapi') {
+    const { renderOpenApi } = await import('@celerity/api');
     const document = await renderOpenApi();
     if (values.out) writeFileSync(values.out, document);
     else process.stdout.write(document);
@@ -44,12 +42,13 @@ async function main(argv: string[]): Promise<void> {
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError('--concurrency must be a positive integer');
   const queues = values.queues?.split(',').map((q) => q.trim()).filter(Boolean);
 
-  // started in order; closed in reverse (the API stops taking tasks before the worker drains)
+  // started in order; closed in reverse (the API stops taking tasks before the worker drains). Each
+  // part is imported only when it runs: a worker process does not carry the HTTP stack, nor the API a pool.
   const started: Closable[] = [];
   try {
-    if (command === 'start' || command === 'worker') started.push(await startWorker(config, log, { queues, concurrency }));
-    if (command === 'start' || command === 'api') started.push(await startApi(config, log));
-    if (command === 'start' || command === 'beat') started.push(await startBeat(config, log));
+    if (command === 'start' || command === 'worker') started.push(await (await import('@celerity/worker')).startWorker(config, log, { queues, concurrency }));
+    if (command === 'start' || command === 'api') started.push(await (await import('@celerity/api')).startApi(config, log));
+    if (command === 'start' || command === 'beat') started.push(await (await import('@celerity/beat')).startBeat(config, log));
   } catch (err) {
     for (const part of started.reverse()) await part.close().catch(() => undefined);
     throw err;

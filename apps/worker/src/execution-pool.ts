@@ -20,11 +20,13 @@ export interface ExecutionPoolOptions {
 export interface ExecutionPool {
   /** Resolves once every thread is up. */
   ready(): Promise<void>;
+  /** Runs a job in a thread. */
+  run(request: ExecutionRequest): Promise<ExecutionResult>;
   /**
-   * Runs a job in a thread. `kill` aborting terminates that thread: the execution ends with an error,
-   * and the other executions on the same thread end `interrupted` (they did not fail; run them again).
+   * Stops an execution that ignores its signal by terminating its thread: it ends with an error, and
+   * the other executions on that thread end `interrupted` (they did not fail; run them again).
    */
-  run(request: ExecutionRequest, kill: AbortSignal): Promise<ExecutionResult>;
+  kill(taskId: string, attempt: number): void;
   /** Aborts the job's own signal (cooperative): cancel, soft time limit or shutdown. */
   abort(taskId: string, attempt: number, reason: AbortReason): void;
   onProgress(listener: (update: ProgressUpdate) => void): void;
@@ -175,32 +177,31 @@ export function createExecutionPool(options: ExecutionPoolOptions): ExecutionPoo
       await Promise.all([...threads].map((t) => t.online));
     },
 
-    run(request, kill) {
+    run(request) {
       return new Promise<ExecutionResult>((resolve) => {
         const execution: Execution = { request, resolve };
         byKey.set(executionKey(request.taskId, request.attempt), execution);
-        kill.addEventListener(
-          'abort',
-          () => {
-            const killed: ExecutionResult = { ok: false, error: { type: 'AbortError', message: 'execution terminated', retryable: false } };
-            const thread = execution.thread;
-            if (!thread) {
-              waiting.splice(waiting.indexOf(execution), 1); // never started: nothing else to stop
-              return settle(execution, killed);
-            }
-            if (!threads.has(thread)) return;
-            // this execution failed (killed); its neighbours were only interrupted
-            thread.running.delete(executionKey(request.taskId, request.attempt));
-            settle(execution, killed);
-            endThread(thread, { ok: false, interrupted: true, error: interruption('its execution thread was terminated to stop another task') }, 'killed');
-            void thread.worker.terminate();
-          },
-          { once: true },
-        );
         const thread = pickThread();
         if (thread) assign(execution, thread);
         else waiting.push(execution);
       });
+    },
+
+    kill(taskId, attempt) {
+      const execution = byKey.get(executionKey(taskId, attempt));
+      if (!execution) return;
+      const killed: ExecutionResult = { ok: false, error: { type: 'AbortError', message: 'execution terminated', retryable: false } };
+      const thread = execution.thread;
+      if (!thread) {
+        waiting.splice(waiting.indexOf(execution), 1); // never started: nothing else to stop
+        return settle(execution, killed);
+      }
+      if (!threads.has(thread)) return;
+      // this execution failed (killed); its neighbours were only interrupted
+      thread.running.delete(executionKey(taskId, attempt));
+      settle(execution, killed);
+      endThread(thread, { ok: false, interrupted: true, error: interruption('its execution thread was terminated to stop another task') }, 'killed');
+      void thread.worker.terminate();
     },
 
     abort(taskId, attempt, reason) {

@@ -85,12 +85,12 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
 
   let phase: Phase = { name: 'claiming' };
   let stopReason: StopReason | undefined;
-  const kill = new AbortController();
   const execution = {
     cancel(terminate: boolean) {
       stopReason = terminate ? 'terminated' : 'cancelled';
-      if (phase.name === 'running') deps.pool.abort(id, phase.attempt, 'cancelled');
-      if (terminate) kill.abort();
+      if (phase.name !== 'running') return; // before the claim: the claim finds the task cancelled
+      deps.pool.abort(id, phase.attempt, 'cancelled');
+      if (terminate) deps.pool.kill(id, phase.attempt);
     },
     shutdown() {
       stopReason ??= 'shutdown';
@@ -117,7 +117,7 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
       return { kind: 'ack' };
     }
     phase = { name: 'running', attempt: claim.attempt };
-    const log = deps.log.child({ ...ids, attempt: claim.attempt });
+    const log = lazyChild(deps.log, { ...ids, attempt: claim.attempt });
     const hardSeconds = claim.timeLimit ?? deps.limits.timeLimit;
     const leased = needsLease(hardSeconds, deps.ackTimeouts.consumerTimeoutMs);
     if (leased) lease = await holdLease(id, delivery, deps, log);
@@ -132,14 +132,11 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
     }, softSeconds * 1000);
     const hardTimer = setTimeout(() => {
       hardExpired = true;
-      kill.abort();
+      deps.pool.kill(id, claim.attempt);
     }, hardSeconds * 1000);
 
     const abortedBy = stopReason === 'shutdown' ? 'shutdown' : stopReason ? 'cancelled' : undefined;
-    const result = await deps.pool.run(
-      { taskId: id, task, traceId: trace_id, attempt: claim.attempt, input: claim.input, ...(abortedBy && { abortedBy }) },
-      kill.signal,
-    );
+    const result = await deps.pool.run({ taskId: id, task, traceId: trace_id, attempt: claim.attempt, input: claim.input, ...(abortedBy && { abortedBy }) });
     clearTimeout(softTimer);
     clearTimeout(hardTimer);
     phase = { name: 'storing' };
@@ -185,8 +182,19 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
   }
 }
 
+/** A child logger made on first use: most tasks log nothing at the usual levels, and a child is not free. */
+function lazyChild(parent: Logger, bindings: Record<string, unknown>): Pick<Logger, 'info' | 'warn' | 'error'> {
+  let child: Logger | undefined;
+  const get = () => (child ??= parent.child(bindings));
+  return {
+    info: ((...args: Parameters<Logger['info']>) => parent.isLevelEnabled('info') && get().info(...args)) as Logger['info'],
+    warn: ((...args: Parameters<Logger['warn']>) => get().warn(...args)) as Logger['warn'],
+    error: ((...args: Parameters<Logger['error']>) => get().error(...args)) as Logger['error'],
+  };
+}
+
 /** Takes the lease, acks the delivery, and renews the lease every third of it until cleared. */
-async function holdLease(id: string, delivery: Delivery, deps: DeliveryDeps, log: Logger): Promise<NodeJS.Timeout> {
+async function holdLease(id: string, delivery: Delivery, deps: DeliveryDeps, log: Pick<Logger, 'warn'>): Promise<NodeJS.Timeout> {
   const { leaseMs } = deps.ackTimeouts;
   await deps.store.holdLease(id, Date.now() + leaseMs);
   if (!delivery.ackNow()) log.warn('channel lost before the early ack; the broker may deliver this task again');
