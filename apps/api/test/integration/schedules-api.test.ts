@@ -79,4 +79,12 @@ describe('/schedules', () => {
     // the tasks it fired stay listed
     expect((await call(h, 'GET', '/tasks?schedule=report')).json().items).toHaveLength(1);
   });
+
+  it('needs an API key like every task route', async () => {
+    h = await startApiHarness({ API_KEYS: 'k-one' });
+    expect((await call(h, 'GET', '/schedules')).statusCode).toBe(401);
+    expect((await call(h, 'POST', '/schedules/any/trigger')).statusCode).toBe(401);
+    const ok = await h.app.inject({ method: 'POST', url: '/schedules', headers: { 'x-api-key': 'k-one' }, payload: { name: 'keyed', task: 'demo.echo', every: 60 } });
+    expect(ok.statusCode).toBe(201);
+  });
 });

@@ -1,5 +1,8 @@
-import { createLogger, fireSubmission, fireTaskId, newTraceId, ScheduleSpec } from '@celerity/core';
+import { createLogger, createRouter, fireSubmission, fireTaskId, newTraceId, ScheduleSpec } from '@celerity/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectBroker } from '@celerity/broker';
+import { createProducerFromConfig } from '@celerity/producer';
+import { createBeat } from '../../src/beat.js';
 import { applyConfigSchedules } from '../../src/schedules.js';
 import { startBeatHarness, type BeatHarness } from '../harness.js';
 
@@ -10,6 +13,7 @@ afterEach(async () => {
 });
 
 const HOUR = 3_600_000;
+const log = createLogger({ service: 'test', level: 'silent' });
 const fireTimes = async (harness: BeatHarness, name: string) => (await harness.firedTasks(name)).map((t) => t.schedule!.fire_at);
 
 describe('beat (real Redis and RabbitMQ, manual clock)', () => {
@@ -127,6 +131,24 @@ describe('beat (real Redis and RabbitMQ, manual clock)', () => {
     expect((await h.store.schedules.get('hourly'))!.state.lastRun?.task_id).toBe(fireTaskId('hourly', fireAtMs));
   });
 
+  it('keeps a fire that could not be published (RabbitMQ down) and submits it once the broker is back', async () => {
+    h = await startBeatHarness('2026-01-01T09:59:00Z');
+    await h.define({ name: 'hourly', cron: '0 * * * *' });
+    const router = createRouter([], []);
+    const downBroker = await connectBroker({ url: h.config.RABBITMQ_URL, namespace: h.config.NAMESPACE, queues: router.queues, log });
+    await downBroker.close();
+    const cutOff = createBeat({ store: h.store, producer: createProducerFromConfig(h.config, { store: h.store, broker: downBroker, log }), log, owner: 'cut-off' }, { clock: h.clock });
+    const fireAtMs = Date.parse('2026-01-01T10:00:00Z');
+    h.clock.set('2026-01-01T10:00:00Z');
+    expect((await cutOff.tick()).fired).toEqual([{ name: 'hourly', fireAtMs, outcome: 'retry' }]);
+    expect((await h.store.schedules.get('hourly'))!.state.pending).toEqual([{ fireAtMs, owner: 'cut-off', leaseUntilMs: fireAtMs + 10_000 }]);
+    expect(await h.firedTasks('hourly')).toEqual([]); // refused, so nothing half-accepted
+    h.clock.set('2026-01-01T10:00:10Z');
+    expect((await h.beat().tick()).fired).toEqual([{ name: 'hourly', fireAtMs, outcome: 'fired' }]);
+    expect(await fireTimes(h, 'hourly')).toEqual(['2026-01-01T10:00:00.000Z']);
+    expect((await h.store.schedules.get('hourly'))!.state.pending).toEqual([]);
+  });
+
   it('does not fire while paused, and does not make up the paused fires on resume', async () => {
     h = await startBeatHarness('2026-01-01T09:30:00Z');
     await h.define({ name: 'hourly', cron: '0 * * * *', misfire: 'catch_up(10)' });
@@ -157,7 +179,6 @@ describe('beat (real Redis and RabbitMQ, manual clock)', () => {
 
   it('re-applies CELERITY_CONFIG schedules at start: the file wins, state and pause are kept, dropped ones go', async () => {
     h = await startBeatHarness('2026-01-01T09:30:00Z');
-    const log = createLogger({ service: 'test', level: 'silent' });
     const fromFile = [ScheduleSpec.parse({ name: 'nightly', task: 'demo.echo', cron: '0 2 * * *' }), ScheduleSpec.parse({ name: 'old', task: 'demo.echo', every: 60 })];
     await applyConfigSchedules(h.store.schedules, fromFile, log, h.clock.now());
     await h.define({ name: 'mine', every: 30 }); // through the API: never touched by the file
