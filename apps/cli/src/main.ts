@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AppError, createLogger, installShutdown, loadConfig, type Closable } from '@celerity/core';
+import { InitError, initJobProject } from './init.js';
 
 const USAGE = `usage: celerity <command> [options]
 
@@ -13,20 +14,38 @@ commands:
   worker [--queues a,b] [--concurrency N]
                              a worker; run as many as you like
   openapi [--out FILE]       print (or write) the OpenAPI document
+  init [DIR]                 create a job project in DIR (default: .): package.json,
+                             a JavaScript and a TypeScript job; then JOBS_ROOT=DIR/jobs
+
+options: -h, --help          this text
 
 Configuration comes from the environment (see .env.example).`;
 
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { queues: { type: 'string' }, concurrency: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message); // an unknown or malformed option
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: { queues: { type: 'string' }, concurrency: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: false,
-  });
+  const { values, positionals } = parseCommandLine(argv);
+  const [command, ...args] = positionals;
   if (!command || command === 'help' || values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  if (command === 'init') {
+    if (args.length > 1) throw new UsageError('init takes one directory');
+    process.stdout.write(initJobProject(args[0] ?? '.'));
+    return;
+  }
+  if (args.length > 0) throw new UsageError(`unexpected argument "${args[0]}"`);
   if (command === 'openapi') {
     const { renderOpenApi } = await import('@celerity/api');
     const document = await renderOpenApi();
@@ -61,7 +80,7 @@ class UsageError extends Error {}
 main(process.argv.slice(2)).catch((err: unknown) => {
   // Expected start-up problems get one line a newcomer can act on; anything else gets the stack.
   if (err instanceof UsageError) process.stderr.write(`celerity: ${err.message}\n\n${USAGE}\n`);
-  else if (err instanceof AppError) process.stderr.write(`celerity: ${err.message}\n`);
+  else if (err instanceof AppError || err instanceof InitError) process.stderr.write(`celerity: ${err.message}\n`);
   else process.stderr.write(`celerity: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
 });

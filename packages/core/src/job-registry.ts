@@ -45,18 +45,36 @@ function ensureTypeScriptLoader(): Promise<void> {
   return typeScriptLoader;
 }
 
+/**
+ * Modules whose last load failed (it threw, or lacked the export), with how many times. Node keeps a
+ * module under its URL even when it failed to load, so the next load asks for a fresh copy
+ * (`?reload=N`): a fixed module loads on the next task without a restart.
+ */
+const failedLoads = new Map<string, number>();
+
 async function load(jobsRoot: string, taskName: string): Promise<ResolvedJob> {
   const ref = parseTaskName(taskName);
   const file = resolveJobFile(jobsRoot, ref);
+  const failures = failedLoads.get(file) ?? 0;
+  const url = pathToFileURL(file).href + (failures > 0 ? `?reload=${failures}` : '');
   let mod: Record<string, unknown>;
   try {
     if (file.endsWith('.ts')) await ensureTypeScriptLoader();
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
-    throw new UnknownJobError(`job module ${ref.modulePath.join('/')} failed to load: ${(err as Error).message}`, 'task', { cause: err });
+    failedLoads.set(file, failures + 1);
+    throw new UnknownJobError(
+      `job module ${ref.modulePath.join('/')} failed to load: ${(err as Error).message} (once fixed, it loads afresh on the next task; a module it imports loads once per worker process, so restart the worker after fixing one of those)`,
+      'task',
+      { cause: err },
+    );
   }
   const exported = Object.hasOwn(mod, ref.exportName) ? mod[ref.exportName] : undefined;
   const job = asLoadedJob(exported);
-  if (!job) throw new UnknownJobError(`module ${ref.modulePath.join('/')} has no job export "${ref.exportName}"`, 'task');
+  if (!job) {
+    failedLoads.set(file, failures + 1);
+    throw new UnknownJobError(`module ${ref.modulePath.join('/')} has no job export "${ref.exportName}"`, 'task');
+  }
+  failedLoads.delete(file);
   return { file, exportName: ref.exportName, job };
 }
