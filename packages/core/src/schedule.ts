@@ -167,16 +167,17 @@ export function fireTimesAfter(spec: Pick<ScheduleSpec, 'cron' | 'timezone' | 'e
 
 /** The latest `limit` fire times in (after, until], oldest first: the fires a schedule missed (or is due for). */
 export function latestFireTimes(spec: Pick<ScheduleSpec, 'cron' | 'timezone' | 'every'>, after: Date, until: Date, limit: number): Date[] {
+  // the usual case, a beat that keeps up: walking forward from `after` meets the few due times and stops at `until`
+  const forward = fireTimesAfter(spec, after, limit + 1, until);
+  if (forward.length <= limit) return forward;
+  // more were due (downtime): walk back from `until` instead, croner's reference time being exclusive
   let times: Date[];
   if (spec.every !== undefined) {
     const stepMs = spec.every * 1000;
     const last = Math.floor(until.getTime() / stepMs) * stepMs;
     times = Array.from({ length: limit }, (_, i) => new Date(last - i * stepMs));
-  } else if (spec.cron !== undefined) {
-    // croner walks back in real time, DST included; its reference time is exclusive
-    times = cronOf(spec.cron, spec.timezone ?? 'UTC').previousRuns(limit, new Date(until.getTime() + 1));
   } else {
-    times = [];
+    times = cronOf(spec.cron!, spec.timezone ?? 'UTC').previousRuns(limit, new Date(until.getTime() + 1));
   }
   return times.filter((t) => t.getTime() > after.getTime()).reverse();
 }

@@ -41,6 +41,16 @@ describe('planFires', () => {
     expect(iso(planFires(hourly, at('2026-01-01T11:30:00Z'), at('2026-01-01T13:00:00Z'))!.firesMs)).toEqual(['2026-01-01T12:00:00.000Z', '2026-01-01T13:00:00.000Z']);
   });
 
+  it('stays cheap for a large catch_up when the beat keeps up, and exact after a long downtime', () => {
+    const everySecond = spec({ cron: '* * * * * *', misfire: 'catch_up(9999)' });
+    const started = performance.now();
+    for (let i = 0; i < 100; i += 1) expect(planFires(everySecond, at('2026-01-01T00:00:00Z'), at('2026-01-01T00:00:01.100Z'))!.firesMs).toHaveLength(1);
+    expect(performance.now() - started).toBeLessThan(500);
+    const dayDown = planFires(spec({ cron: '* * * * * *', misfire: 'catch_up(3)' }), at('2026-01-01T00:00:00Z'), at('2026-01-02T00:00:00.500Z'))!;
+    expect(iso(dayDown.firesMs)).toEqual(['2026-01-01T23:59:58.000Z', '2026-01-01T23:59:59.000Z', '2026-01-02T00:00:00.000Z']);
+    expect(dayDown.cursorMs).toBe(at('2026-01-02T00:00:00Z'));
+  });
+
   it('reads six fields as seconds first, and intervals as multiples of `every` since the epoch', () => {
     const everyTenSeconds = spec({ cron: '*/10 * * * * *' });
     expect(iso(planFires(everyTenSeconds, at('2026-01-01T00:00:05Z'), at('2026-01-01T00:00:10Z'))!.firesMs)).toEqual(['2026-01-01T00:00:10.000Z']);
