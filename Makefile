@@ -45,7 +45,7 @@ bench: build ## benchmark the whole path (see docs/benchmarks.md); knobs: make b
 openapi: build ## regenerate openapi/openapi.json from the route schemas
 	npm run openapi
 
-lint: install ## typecheck and look for import cycles
+lint: install ## typecheck, package boundaries and import cycles (eslint.config.js)
 	npm run lint
 
 services: ## start local RabbitMQ and Redis (Debian packages) if they are not answering

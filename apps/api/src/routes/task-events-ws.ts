@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { WebSocket } from 'ws';
+import type { WebSocket } from '@fastify/websocket';
 import type { ApiDeps } from '../deps.js';
 import type { StreamRegistry, StreamSlot } from '../events/stream-registry.js';
 import { openTaskFeed, type FeedItem, type TaskFeed } from '../events/task-feed.js';
