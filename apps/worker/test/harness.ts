@@ -11,6 +11,8 @@ import { startWorker, type RunningWorker } from '@celerity/worker';
 export interface WorkerHarness {
   config: Readonly<Config>;
   store: TaskStore;
+  /** the test's own connection, for reading what the store wrote */
+  redis: Redis;
   broker: Broker;
   producer: Producer;
   /** every JSON log line the workers wrote */
@@ -44,6 +46,7 @@ export async function startWorkerHarness(env: Record<string, string> = {}): Prom
   return {
     config,
     store,
+    redis,
     broker,
     producer,
     logLines,

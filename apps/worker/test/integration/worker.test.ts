@@ -1,3 +1,4 @@
+import { loadConfig, newTraceId } from '@celerity/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@celerity/testkit';
 import { startWorkerHarness, type WorkerHarness } from '../harness.js';
@@ -112,6 +113,38 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     expect(startOrder[0]).toBe(high.id);
     expect(startOrder.slice(1)).toEqual(low.map((t) => t.id));
   });
+
+  // The inversion window: priority-1 tasks that start after a priority-9 task was submitted but before
+  // it starts. RabbitMQ hands it over as soon as a prefetch slot frees; the run slots then take it
+  // before every prefetched priority-1 delivery, so only the tasks already running go first.
+  const defaults = loadConfig({});
+  const productWindow = { WORKER_CONCURRENCY: String(defaults.WORKER_CONCURRENCY), WORKER_PREFETCH: String(defaults.WORKER_PREFETCH) };
+  it.each([
+    ['the default in-flight window', productWindow],
+    ['a prefetch window ten times the concurrency', { ...productWindow, WORKER_PREFETCH: '10' }],
+  ])('keeps priority meaningful with %s: a priority-9 task behind 5 000 priority-1 tasks starts before at least 4 900 of them', async (_name, env) => {
+    h = await startWorkerHarness(env);
+    const low: string[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      const batch = await h.producer.submitBatch(Array.from({ length: 500 }, () => ({ task: 'demo.sleep', input: { ms: 20 }, priority: 1 })), newTraceId());
+      low.push(...batch.map((r) => r.id));
+    }
+    const startedAt = async () => {
+      const pipeline = h!.redis.pipeline();
+      for (const id of low) pipeline.hget(h!.store.keys.task(id), 'started_at');
+      return ((await pipeline.exec()) ?? []).map(([, value]) => value as string | null);
+    };
+    await h.startWorker(); // WORKER_CONCURRENCY running, WORKER_PREFETCH × that in flight
+    // steady state: the first windows have run, the prefetch buffer is full of priority-1 deliveries
+    await waitFor(async () => ((await startedAt()).filter(Boolean).length >= 500 ? true : undefined), { what: '500 tasks to start', timeoutMs: 20_000, intervalMs: 100 });
+    const submittedAt = new Date().toISOString();
+    const high = await h.submit({ task: 'demo.noop', priority: 9 });
+    const done = await h.waitForStatus(high.id, ['succeeded'], 30_000);
+
+    const startedLow = await startedAt();
+    const inversion = startedLow.filter((at) => at !== null && at >= submittedAt && at < done.started_at!).length;
+    expect(inversion).toBeLessThanOrEqual(100);
+  }, 60_000);
 
   it('never runs a task cancelled while pending', async () => {
     h = await startWorkerHarness();
