@@ -102,7 +102,16 @@ function toState(f: Record<string, string>): ScheduleState {
 
 export type ScheduleStore = ReturnType<typeof createScheduleStore>;
 
-export function createScheduleStore(client: Redis, keys: Keys) {
+/** The smallest UUIDv7 of a millisecond: ids below it (lexically) are older. */
+function firstIdOf(ms: number): string {
+  const hex = Math.max(0, ms).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
+}
+
+/** How long after their records' TTL the ids of a schedule's tasks stay in its index (a task may run a while before its TTL starts). */
+const INDEX_GRACE_MS = 86_400_000;
+
+export function createScheduleStore(client: Redis, keys: Keys, resultTtlSeconds: number) {
   const redis = defineScheduleScripts(client);
 
   async function write(stored: StoredSchedule, mode: WriteMode, nowMs: number, expectedVersion?: number): Promise<WriteResult> {
@@ -162,6 +171,9 @@ export function createScheduleStore(client: Redis, keys: Keys) {
       const taskId = 'taskId' in outcome ? outcome.taskId : '';
       const error = 'error' in outcome ? JSON.stringify(outcome.error) : '';
       await guard(redis.celerityScheduleComplete(keys.schedule(name), fireAtMs, taskId, outcome.firedAt.toISOString(), error));
+      // the schedule's task index would otherwise only shrink when listed: drop ids whose records have long expired
+      const oldest = firstIdOf(outcome.firedAt.getTime() - resultTtlSeconds * 1000 - INDEX_GRACE_MS);
+      await guard(redis.zremrangebylex(keys.scheduleTasks(name), '-', `(${oldest}`));
     },
   };
 }

@@ -145,7 +145,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
     /** webhook deliveries of finished tasks */
     callbacks: createCallbacks(client, keys),
     /** the beat's schedules and the claims of their fire times */
-    schedules: createScheduleStore(client, keys),
+    schedules: createScheduleStore(client, keys, ttl),
 
     /** Writes new records in one transaction (single or batch); the index makes them listable. */
     async createRecords(tasks: readonly NewTask[], createdAt = new Date()): Promise<TaskRecord[]> {

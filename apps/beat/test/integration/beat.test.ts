@@ -63,6 +63,19 @@ describe('beat (real Redis and RabbitMQ, manual clock)', () => {
     expect(times.at(-1)).toBe('2026-01-03T00:00:00.000Z');
   }, 60_000);
 
+  it('drops ids of long-expired tasks from the schedule\'s task index as it fires', async () => {
+    h = await startBeatHarness('2026-01-01T09:30:00Z', { RESULT_EXPIRES: '3600' });
+    await h.define({ name: 'hourly', cron: '0 * * * *' });
+    const beat = h.beat();
+    for (const day of ['01', '02', '03']) {
+      h.clock.set(`2026-01-${day}T10:00:00.100Z`);
+      await beat.tick();
+    }
+    // fired on the 1st, 2nd and 3rd; RESULT_EXPIRES 1 h plus a day of grace keeps only the last two
+    const ids = await h.redis.zrange(h.store.keys.scheduleTasks('hourly'), 0, -1);
+    expect(ids).toEqual([fireTaskId('hourly', Date.parse('2026-01-02T10:00:00Z')), fireTaskId('hourly', Date.parse('2026-01-03T10:00:00Z'))]);
+  });
+
   it('after downtime: run_once fires the latest missed time once, skip fires none, catch_up(3) the latest three', async () => {
     h = await startBeatHarness('2026-01-01T09:30:00Z');
     await h.define({ name: 'once', cron: '0 * * * *' });
