@@ -10,7 +10,7 @@ import { anonymousCaller, assertPlainTarget, createApiKeyCheck } from './auth.js
 import { createCredentials } from './credentials.js';
 import { createStreamRegistry } from './events/stream-registry.js';
 import type { ApiDeps } from './deps.js';
-import { problem, retryAfterSeconds, sendProblem, toProblem } from './http-errors.js';
+import { problem, problemInstance, retryAfterSeconds, sendProblem, toProblem } from './http-errors.js';
 import { rateLimitOptions, rateLimitsEnabled } from './rate-limits.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { scheduleRoutes } from './routes/schedules.js';
@@ -130,7 +130,12 @@ export async function buildApp(deps: ApiDeps) {
     return sendProblem(reply, body, retryAfterSeconds(err, body.status));
   });
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?', 1)[0]}`, { instance: request.url })),
+    sendProblem(
+      reply,
+      problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${problemInstance(request)}: the API's routes are listed at /docs (Swagger UI) and /openapi.json`, {
+        instance: problemInstance(request),
+      }),
+    ),
   );
 
   await app.register(healthRoutes(deps, deps.isDraining ?? (() => false)));

@@ -68,9 +68,17 @@ export function sendProblem(reply: FastifyReply, body: Problem, retryAfter = ret
   return reply.code(body.status).type('application/problem+json').send(body);
 }
 
+/**
+ * A problem's `instance`: the request's path without its query, which may carry a credential
+ * (`?access_token=`) or anything else a problem body should not echo.
+ */
+export function problemInstance(request: FastifyRequest): string {
+  return request.url.split('?', 1)[0] ?? '/';
+}
+
 /** Turns anything thrown by a route into problem+json: 4xx say what is wrong, 5xx say nothing internal. */
 export function toProblem(err: unknown, request: FastifyRequest): Problem {
-  const context = { instance: request.url, trace_id: String(request.id) };
+  const context = { instance: problemInstance(request), trace_id: String(request.id) };
   if (hasZodFastifySchemaValidationErrors(err)) {
     const errors = err.validation.map((issue) => ({
       field: [err.validationContext, ...issue.instancePath.split('/').filter(Boolean)].join('.') || String(err.validationContext),
@@ -88,7 +96,11 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   }
   const fastifyErr = (typeof err === 'object' && err !== null ? err : {}) as Partial<FastifyError>;
   if (fastifyErr.statusCode && fastifyErr.statusCode >= 400 && fastifyErr.statusCode < 500) {
-    const code = fastifyErr.statusCode === 413 ? 'BODY_TOO_LARGE' : fastifyErr.statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+    if (fastifyErr.statusCode === 415) {
+      const sent = request.headers['content-type'];
+      return problem(415, 'UNSUPPORTED_MEDIA_TYPE', `${sent ? `Content-Type "${sent}" is not supported` : 'no Content-Type'}: send a JSON body with Content-Type: application/json`, context);
+    }
+    const code = fastifyErr.statusCode === 413 ? 'BODY_TOO_LARGE' : 'BAD_REQUEST';
     return problem(fastifyErr.statusCode, code, fastifyErr.message ?? 'bad request', context);
   }
   return problem(500, 'INTERNAL', 'internal error', context);

@@ -22,8 +22,14 @@ export function parseTaskName(name: string): TaskRef {
   const segments = name.split('.');
   if (segments.length < 2) throw new InvalidTaskNameError('task name must be "module.export", e.g. "demo.echo"', 'task');
   for (const segment of segments) {
-    if (!SEGMENT.test(segment) || FORBIDDEN_SEGMENTS.has(segment)) {
-      throw new InvalidTaskNameError(`task name segment "${segment}" is not allowed`, 'task');
+    if (FORBIDDEN_SEGMENTS.has(segment)) throw new InvalidTaskNameError(`task name segment "${segment}" is not allowed`, 'task');
+    if (!SEGMENT.test(segment)) {
+      throw new InvalidTaskNameError(
+        segment === ''
+          ? `task name "${name}" has an empty segment: a task name is module.path.export, dot-separated identifiers (no "..", "/" or leading, trailing or double dots), e.g. "reports.monthly.generate"`
+          : `task name segment "${segment}" is not an identifier (letters, digits, _ and $, not starting with a digit; no "/" or "-"): a task name is module.path.export, e.g. "reports.monthly.generate"`,
+        'task',
+      );
     }
   }
   return { modulePath: segments.slice(0, -1), exportName: segments.at(-1)! };

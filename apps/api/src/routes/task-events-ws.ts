@@ -7,7 +7,7 @@ import type { WebSocket } from '@fastify/websocket';
 import type { ApiDeps } from '../deps.js';
 import type { StreamRegistry, StreamSlot } from '../events/stream-registry.js';
 import { openTaskFeed, type FeedItem, type TaskFeed } from '../events/task-feed.js';
-import { problem, sendProblem } from '../http-errors.js';
+import { problem, problemInstance, sendProblem } from '../http-errors.js';
 import { ClientMessage, WS_DESCRIPTION } from '../schemas/task-events.js';
 import { problems } from '../schemas/tasks.js';
 import { DEFAULT_HEARTBEAT_MS, REVOKE_MESSAGES } from './task-events.js';
@@ -55,7 +55,7 @@ export function taskEventWsRoutes(deps: ApiDeps, registry: StreamRegistry): Fast
         sendProblem(
           reply.header('upgrade', 'websocket'),
           problem(426, 'UPGRADE_REQUIRED', `${WS_PATH} speaks WebSocket only; GET /tasks/{id}/events streams one task over HTTP`, {
-            instance: request.url,
+            instance: problemInstance(request),
             trace_id: String(request.id),
           }),
         ),

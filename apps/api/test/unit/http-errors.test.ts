@@ -14,7 +14,7 @@ import {
 } from '@celerity/core';
 import { toProblem } from '../../src/http-errors.js';
 
-const request = { url: '/tasks/123', id: 'req-7' } as unknown as FastifyRequest;
+const request = { url: '/tasks/123', id: 'req-7', headers: {} } as unknown as FastifyRequest;
 
 describe('toProblem', () => {
   it('maps InvalidTaskError to 422 with its field', () => {
@@ -90,8 +90,19 @@ describe('toProblem', () => {
     expect(body).toMatchObject({ status: 413, title: 'Content Too Large', code: 'BODY_TOO_LARGE', detail: 'Request body is too large' });
   });
 
-  it('maps a 415 from Fastify to UNSUPPORTED_MEDIA_TYPE', () => {
-    expect(toProblem({ statusCode: 415, message: 'x' }, request)).toMatchObject({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+  it('maps a 415 from Fastify to UNSUPPORTED_MEDIA_TYPE, saying to send JSON', () => {
+    expect(toProblem({ statusCode: 415, message: 'x' }, request)).toMatchObject({
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      detail: 'no Content-Type: send a JSON body with Content-Type: application/json',
+    });
+  });
+
+  it("keeps the query (it may hold an access_token) out of a problem's instance", () => {
+    const withToken = { ...request, url: '/tasks/123/events?access_token=secret-token' } as unknown as FastifyRequest;
+    const body = toProblem(new TaskNotFoundError('task 123 not found'), withToken);
+    expect(body.instance).toBe('/tasks/123/events');
+    expect(JSON.stringify(body)).not.toContain('secret-token');
   });
 
   it('does not trust a 5xx statusCode on a foreign error', () => {
