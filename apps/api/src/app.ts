@@ -10,7 +10,8 @@ import { anonymousCaller, assertPlainTarget, createApiKeyCheck } from './auth.js
 import { createCredentials } from './credentials.js';
 import { createStreamRegistry } from './events/stream-registry.js';
 import type { ApiDeps } from './deps.js';
-import { problem, problemInstance, retryAfterSeconds, sendProblem, toProblem } from './http-errors.js';
+import { clientErrorResponse, problem, problemInstance, retryAfterSeconds, sendProblem, toProblem } from './http-errors.js';
+import { depthCheckedJsonParser } from './json-body.js';
 import { rateLimitOptions, rateLimitsEnabled } from './rate-limits.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { scheduleRoutes } from './routes/schedules.js';
@@ -44,12 +45,47 @@ export async function buildApp(deps: ApiDeps) {
       return typeof incoming === 'string' && TRACE_ID.test(incoming) ? incoming : newTraceId();
     },
     ajv: { customOptions: { coerceTypes: false } },
+    // what fails before routing is problem+json too: an undecodable path (400), a path parameter
+    // over maxParamLength (414), and what the HTTP parser refuses (400, 408, 431)
+    frameworkErrors: (err, request, reply) => {
+      const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : err.code === 'FST_ERR_BAD_URL' ? 400 : 500;
+      const detail = status === 414 ? 'a path segment is too long' : status === 400 ? 'the path is not a valid URL (bad percent-encoding)' : 'internal error';
+      const code = status === 414 ? 'URI_TOO_LONG' : status === 400 ? 'MALFORMED_REQUEST' : 'INTERNAL';
+      return sendProblem(reply, problem(status, code, detail, { instance: problemInstance(request), trace_id: String(request.id) }));
+    },
+    clientErrorHandler: (err, socket) => {
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) socket.write(clientErrorResponse(err as NodeJS.ErrnoException));
+      socket.destroy(err);
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   // connections past the cap are closed as they arrive, before they cost a parser or a request
   app.server.maxConnections = config.HTTP_MAX_CONNECTIONS;
+  const jsonParser = depthCheckedJsonParser(app.getDefaultJsonParser('error', 'error') as Parameters<typeof depthCheckedJsonParser>[0], config.BODY_MAX_DEPTH);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => jsonParser(request, body as string, done));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+
+  // before any plugin is registered: a plugin's context keeps the error handler it was created with,
+  // and the documentation's routes must answer problem+json like the others
+  app.setErrorHandler((err, request, reply) => {
+    const body = toProblem(err, request);
+    if (body.status >= 500) request.log.error({ err, code: body.code }, 'request failed');
+    // a refusal caused by something of ours (a job module that does not load) carries that cause for the operator
+    else request.log.info({ code: body.code, status: body.status, ...(err instanceof Error && err.cause ? { err } : {}) }, 'request refused');
+    return sendProblem(reply, body, retryAfterSeconds(err, body.status));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${problemInstance(request)}: the API's routes are listed at /docs (Swagger UI) and /openapi.json`, {
+        instance: problemInstance(request),
+        trace_id: String(request.id),
+      }),
+    ),
+  );
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -122,21 +158,6 @@ export async function buildApp(deps: ApiDeps) {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-trace-id', String(request.id));
   });
-
-  app.setErrorHandler((err, request, reply) => {
-    const body = toProblem(err, request);
-    if (body.status >= 500) request.log.error({ err, code: body.code }, 'request failed');
-    else request.log.info({ code: body.code, status: body.status }, 'request refused');
-    return sendProblem(reply, body, retryAfterSeconds(err, body.status));
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${problemInstance(request)}: the API's routes are listed at /docs (Swagger UI) and /openapi.json`, {
-        instance: problemInstance(request),
-      }),
-    ),
-  );
 
   await app.register(healthRoutes(deps, deps.isDraining ?? (() => false)));
   await app.register(taskRoutes(deps));

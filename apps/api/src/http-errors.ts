@@ -5,6 +5,8 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 /** AppError code → HTTP status. The only place that maps errors to HTTP. */
 const STATUS_BY_CODE: Record<string, number> = {
   MALFORMED_REQUEST: 400,
+  BODY_TOO_DEEP: 400,
+  BATCH_TOO_LARGE: 400,
   MALFORMED_TASK_ID: 400,
   MALFORMED_DEAD_LETTER_ID: 400,
   UNAUTHORIZED: 401,
@@ -38,8 +40,14 @@ export interface Problem {
   task_status?: string;
 }
 
+/** At most this many entries in a problem's `errors` (and its detail): a 60 000-task batch must not answer with megabytes. */
+export const MAX_LISTED_ERRORS = 10;
+
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  408: 'Request Timeout',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
@@ -70,21 +78,25 @@ export function sendProblem(reply: FastifyReply, body: Problem, retryAfter = ret
 
 /**
  * A problem's `instance`: the request's path without its query, which may carry a credential
- * (`?access_token=`) or anything else a problem body should not echo.
+ * (`?access_token=`) or anything else a problem body should not echo; a very long path is cut.
  */
 export function problemInstance(request: FastifyRequest): string {
-  return request.url.split('?', 1)[0] ?? '/';
+  const path = request.url.split('?', 1)[0] ?? '/';
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
 }
 
 /** Turns anything thrown by a route into problem+json: 4xx say what is wrong, 5xx say nothing internal. */
 export function toProblem(err: unknown, request: FastifyRequest): Problem {
   const context = { instance: problemInstance(request), trace_id: String(request.id) };
   if (hasZodFastifySchemaValidationErrors(err)) {
-    const errors = err.validation.map((issue) => ({
+    const all = err.validation.map((issue) => ({
       field: [err.validationContext, ...issue.instancePath.split('/').filter(Boolean)].join('.') || String(err.validationContext),
       message: issue.message ?? 'invalid',
     }));
-    return problem(400, 'VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { ...context, errors });
+    const errors = all.slice(0, MAX_LISTED_ERRORS);
+    const more = all.length - errors.length;
+    const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ') + (more > 0 ? `; and ${more} more` : '');
+    return problem(400, 'VALIDATION_FAILED', detail, { ...context, errors });
   }
   if (err instanceof InvalidTaskError) {
     return problem(422, err.code, err.message, { ...context, ...(err.field ? { errors: [{ field: err.field, message: err.message }] } : {}) });
@@ -100,8 +112,31 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
       const sent = request.headers['content-type'];
       return problem(415, 'UNSUPPORTED_MEDIA_TYPE', `${sent ? `Content-Type "${sent}" is not supported` : 'no Content-Type'}: send a JSON body with Content-Type: application/json`, context);
     }
-    const code = fastifyErr.statusCode === 413 ? 'BODY_TOO_LARGE' : 'BAD_REQUEST';
-    return problem(fastifyErr.statusCode, code, fastifyErr.message ?? 'bad request', context);
+    return problem(fastifyErr.statusCode, CODE_BY_STATUS[fastifyErr.statusCode] ?? 'BAD_REQUEST', fastifyErr.message ?? 'bad request', context);
   }
   return problem(500, 'INTERNAL', 'internal error', context);
+}
+
+const CODE_BY_STATUS: Record<number, string> = {
+  408: 'REQUEST_TIMEOUT',
+  413: 'BODY_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
+};
+
+/**
+ * What the HTTP parser refuses before a request exists (a malformed request line or header, headers
+ * over the size limit, a request that took longer than HTTP_REQUEST_TIMEOUT): answered on the raw
+ * socket, as problem+json like every other error, then the connection is closed.
+ */
+export function clientErrorResponse(err: NodeJS.ErrnoException & { rawPacket?: unknown }): string {
+  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const detail =
+    status === 408 ? 'the request was not received in time (HTTP_REQUEST_TIMEOUT)' : status === 431 ? 'the request line and headers are too large' : 'malformed HTTP request';
+  const body = JSON.stringify(problem(status, CODE_BY_STATUS[status] ?? 'MALFORMED_REQUEST', detail));
+  return (
+    `HTTP/1.1 ${status} ${TITLES[status]}\r\nContent-Type: application/problem+json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
 }

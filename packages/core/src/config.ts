@@ -74,6 +74,10 @@ export const EnvSchema = z
       .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576),
+    // deepest nesting of arrays and objects a JSON body may have (deeper: 400 BODY_TOO_DEEP)
+    BODY_MAX_DEPTH: z.coerce.number().int().min(2).max(1_000).default(64),
+    // the largest page GET /tasks?view=full answers (a page ends early, with its next_cursor, before passing it)
+    LIST_MAX_BYTES: z.coerce.number().int().min(1_024).default(4_194_304),
     BATCH_MAX_SIZE: z.coerce.number().int().positive().max(10_000).default(500),
     PUBLISH_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
     // the HTTP server (docs/security.md): receiving a whole request (headers and body) may take

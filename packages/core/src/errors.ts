@@ -90,6 +90,16 @@ export class MalformedRequestError extends AppError {
   readonly code = 'MALFORMED_REQUEST';
 }
 
+/** More tasks in one batch than BATCH_MAX_SIZE (HTTP 400). */
+export class BatchTooLargeError extends AppError {
+  readonly code = 'BATCH_TOO_LARGE';
+}
+
+/** A JSON body nested deeper than BODY_MAX_DEPTH (HTTP 400): refused before it is parsed. */
+export class BodyTooDeepError extends AppError {
+  readonly code = 'BODY_TOO_DEEP';
+}
+
 export class UnauthorizedError extends AppError {
   readonly code = 'UNAUTHORIZED';
 }

@@ -64,7 +64,8 @@ async function load(jobsRoot: string, taskName: string): Promise<ResolvedJob> {
   } catch (err) {
     failedLoads.set(file, failures + 1);
     throw new UnknownJobError(
-      `job module ${ref.modulePath.join('/')} failed to load: ${(err as Error).message} (once fixed, it loads afresh on the next task; a module it imports loads once per worker process, so restart the worker after fixing one of those)`,
+      // the cause's own message names files on the server: shown relative to JOBS_ROOT, other paths by file name only
+      `job module ${ref.modulePath.join('/')} failed to load: ${withoutServerPaths(String((err as Error)?.message ?? err), jobsRoot)} (once fixed, it loads afresh on the next task; a module it imports loads once per worker process, so restart the worker after fixing one of those)`,
       'task',
       { cause: err },
     );
@@ -77,4 +78,17 @@ async function load(jobsRoot: string, taskName: string): Promise<ResolvedJob> {
   }
   failedLoads.delete(file);
   return { file, exportName: ref.exportName, job };
+}
+
+/**
+ * A message with the server's paths taken out: a path under JOBS_ROOT becomes `JOBS_ROOT/…`, any
+ * other absolute path (file URL or not) only its file name, so a 422 tells the caller what is wrong
+ * with a module without showing how the server's disk is laid out.
+ */
+export function withoutServerPaths(message: string, jobsRoot: string): string {
+  const root = jobsRoot.replace(/\/+$/, '');
+  return message
+    .replaceAll(pathToFileURL(root).href, 'JOBS_ROOT')
+    .replaceAll(root, 'JOBS_ROOT')
+    .replace(/(?:file:\/\/)?(?<![\w.])\/(?:[^\s'"`:()/]+\/)+([^\s'"`:()/]+)/g, '…/$1');
 }

@@ -1,4 +1,4 @@
-import { assertTaskId, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
+import { type TaskRecord, assertTaskId, BatchTooLargeError, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
 import { clientIdempotencyKey } from '../idempotency-keys.js';
@@ -14,7 +14,26 @@ import {
   TaskIdParams,
   TaskListSchema,
   TaskRecordSchema,
+  type TaskSummary,
 } from '../schemas/tasks.js';
+
+function toSummary(record: TaskRecord): TaskSummary {
+  const { input: _input, result: _result, metadata: _metadata, progress, ...rest } = record;
+  return { ...rest, progress: progress ? { percent: progress.percent, message: progress.message } : null };
+}
+
+/**
+ * Cuts a page before the item that would take its JSON past `maxBytes` (at least one item is kept),
+ * and points next_cursor at the last item kept, so nothing is skipped.
+ */
+function boundedPage<T extends { id: string }>(items: T[], nextCursor: string | null, maxBytes: number): { items: T[]; next_cursor: string | null } {
+  let bytes = 0;
+  for (const [i, item] of items.entries()) {
+    bytes += Buffer.byteLength(JSON.stringify(item));
+    if (bytes > maxBytes && i > 0) return { items: items.slice(0, i), next_cursor: items[i - 1]!.id };
+  }
+  return { items, next_cursor: nextCursor };
+}
 
 export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
@@ -51,6 +70,13 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           }),
           response: { 202: BatchResultSchema, ...problems(400, 401, 413, 422, 503) },
         },
+        // the size first: a batch over the limit is refused before its tasks are checked one by one
+        preValidation: async (request) => {
+          const tasks = (request.body as { tasks?: unknown } | null)?.tasks;
+          if (Array.isArray(tasks) && tasks.length > deps.config.BATCH_MAX_SIZE) {
+            throw new BatchTooLargeError(`tasks: ${tasks.length} given; at most ${deps.config.BATCH_MAX_SIZE} tasks per batch (BATCH_MAX_SIZE)`);
+          }
+        },
       },
       async (request, reply) => {
         const tasks = await deps.producer.submitBatch(request.body.tasks, String(request.id));
@@ -70,8 +96,11 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        if (request.query.cursor) assertTaskId(request.query.cursor);
-        return deps.store.list(request.query);
+        const { view, ...query } = request.query;
+        if (query.cursor) assertTaskId(query.cursor);
+        const page = await deps.store.list(query);
+        const items = view === 'full' ? page.items : page.items.map(toSummary);
+        return boundedPage(items, page.next_cursor, deps.config.LIST_MAX_BYTES);
       },
     );
 

@@ -4,6 +4,9 @@ import { z } from 'zod';
 
 /** HTTP wire shapes (snake_case). They validate requests and are the source of the OpenAPI document. */
 
+/** The furthest a task may be put off (countdown, eta): a year. A scheduled record has no TTL until it runs. */
+const MAX_DELAY_SECONDS = 31_536_000;
+
 export const TaskStatusSchema = z.enum(TASK_STATUSES).describe('pending · scheduled · running · succeeded · failed · timed_out · cancelled');
 
 export const SubmitTaskBody = z
@@ -17,8 +20,12 @@ export const SubmitTaskBody = z
     soft_time_limit: z.number().positive().optional().describe("Soft time limit in seconds; aborts the job's signal"),
     retry_on_timeout: z.boolean().optional().describe('Retry a timed-out run like a failed one (default: the job\'s retryOnTimeout option, else false)'),
     metadata: z.record(z.string(), z.unknown()).optional().describe('Free-form, returned with the record'),
-    countdown: z.number().min(0).max(31_536_000).optional().describe('Seconds to wait before the task may start; it is `scheduled` meanwhile'),
-    eta: z.iso.datetime({ offset: true }).optional().describe('ISO-8601 time before which the task may not start (not with countdown)'),
+    countdown: z.number().min(0).max(MAX_DELAY_SECONDS).optional().describe('Seconds to wait before the task may start; it is `scheduled` meanwhile'),
+    eta: z.iso
+      .datetime({ offset: true })
+      .refine((eta) => !(Date.parse(eta) > Date.now() + MAX_DELAY_SECONDS * 1000), 'at most a year from now, like countdown')
+      .optional()
+      .describe('ISO-8601 time before which the task may not start, at most a year from now (not with countdown)'),
     callback_url: z
       .string()
       .max(MAX_CALLBACK_URL_LENGTH)
@@ -93,11 +100,25 @@ export const ListTasksQuery = z
     schedule: z.string().max(100).optional().describe('Tasks fired by this schedule'),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().max(100).optional().describe('next_cursor from the previous page'),
+    view: z
+      .enum(['summary', 'full'])
+      .default('summary')
+      .describe('summary (default): each task without input, result, metadata and progress data; full: whole records (GET /tasks/{id} has the same)'),
   })
   .strict();
 
+/** A task in a list: the record without what can be large (input, result, metadata, progress data). */
+export const TaskSummarySchema = TaskRecordSchema.omit({ input: true, result: true, metadata: true, progress: true })
+  .extend({ progress: z.object({ percent: z.number(), message: z.string().nullable() }).nullable() })
+  .strict()
+  .meta({ id: 'TaskSummary' });
+export type TaskSummary = z.output<typeof TaskSummarySchema>;
+
 export const TaskListSchema = z
-  .object({ items: z.array(TaskRecordSchema), next_cursor: z.string().nullable() })
+  .object({
+    items: z.array(z.union([TaskSummarySchema, TaskRecordSchema])).describe('Summaries, or whole records with view=full'),
+    next_cursor: z.string().nullable().describe('null on the last page; a page may hold fewer than `limit` items when whole records would pass LIST_MAX_BYTES'),
+  })
   .meta({ id: 'TaskList' });
 
 export const BatchResultSchema = z.object({ tasks: z.array(TaskRecordSchema) }).meta({ id: 'BatchResult' });

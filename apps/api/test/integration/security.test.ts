@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@celerity/core';
 import type { Producer } from '@celerity/producer';
@@ -212,5 +216,142 @@ describe('rate limits', () => {
     const k1 = { 'x-api-key': 'k1' };
     expect((await h.app.inject({ method: 'GET', url: '/tasks', headers: k1 })).statusCode).toBe(200);
     expect((await h.app.inject({ method: 'GET', url: '/tasks', headers: k1 })).statusCode).toBe(429);
+  });
+});
+
+describe('what the API refuses, and how', () => {
+  const problemJson = (res: { headers: Record<string, unknown> }) => expect(String(res.headers['content-type'])).toContain('application/problem+json');
+
+  it('checks a batch size first, and lists at most a few errors: 60 000 invalid tasks get a small 400', async () => {
+    h = await startApiHarness();
+    const huge = await h.app.inject({ method: 'POST', url: '/tasks/batch', payload: { tasks: Array.from({ length: 60_000 }, () => ({})) } });
+    expect(huge.statusCode).toBe(400);
+    problemJson(huge);
+    expect(huge.json()).toMatchObject({ code: 'BATCH_TOO_LARGE' });
+    expect(huge.body.length).toBeLessThan(2_000);
+
+    const invalid = await h.app.inject({ method: 'POST', url: '/tasks/batch', payload: { tasks: Array.from({ length: 400 }, () => ({ priority: 'high' })) } });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json().errors).toHaveLength(10);
+    expect(invalid.json().detail).toMatch(/and \d+ more$/);
+    expect(invalid.body.length).toBeLessThan(4_000);
+  });
+
+  it('refuses JSON nested deeper than BODY_MAX_DEPTH with 400 BODY_TOO_DEEP (4 100 deep was a 500)', async () => {
+    h = await startApiHarness();
+    const deep = (n: number) => `{"task":"demo.echo","input":${'['.repeat(n)}${']'.repeat(n)}}`;
+    const res = await h.app.inject({ method: 'POST', url: '/tasks', payload: deep(4_100), headers: { 'content-type': 'application/json' } });
+    expect(res.statusCode).toBe(400);
+    problemJson(res);
+    expect(res.json()).toMatchObject({ code: 'BODY_TOO_DEEP' });
+    expect((await h.app.inject({ method: 'POST', url: '/tasks', payload: deep(60), headers: { 'content-type': 'application/json' } })).statusCode).toBe(202);
+    // brackets inside strings do not count
+    const text = JSON.stringify({ task: 'demo.echo', input: '['.repeat(5_000) });
+    expect((await h.app.inject({ method: 'POST', url: '/tasks', payload: text, headers: { 'content-type': 'application/json' } })).statusCode).toBe(202);
+  });
+
+  it('says which job module failed to load without naming files on the server', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'celerity-jobs-'));
+    try {
+      writeFileSync(join(root, 'broken.js'), 'export const run = ;\n');
+      writeFileSync(join(root, 'missing.js'), "import './nowhere.js';\nexport const run = () => 1;\n");
+      h = await startApiHarness({ JOBS_ROOT: root });
+      for (const task of ['broken.run', 'missing.run']) {
+        const res = await submit(h, { task });
+        expect(res.statusCode).toBe(422);
+        expect(res.json()).toMatchObject({ code: 'UNKNOWN_JOB', detail: expect.stringMatching(/failed to load: .*JOBS_ROOT\//) });
+        expect(res.body).not.toContain(root);
+        expect(res.body).not.toMatch(/\/(tmp|work|home)\//);
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('never echoes an access_token (or any query) in a problem', async () => {
+    h = await startApiHarness({ API_KEYS: 'k1' });
+    const id = await newTask(h, { 'x-api-key': 'k1' });
+    const res = await h.app.inject({ method: 'GET', url: `/tasks/${id}/events?access_token=v1.c2VjcmV0.not-a-real-signature-aaaaaaaaaaaaaaaaaaaaaaaa` });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().instance).toBe(`/tasks/${id}/events`);
+    expect(res.body).not.toContain('c2VjcmV0');
+  });
+
+  it('refuses an eta more than a year ahead, as countdown is refused', async () => {
+    h = await startApiHarness();
+    const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+    const far = await submit(h, { task: 'demo.echo', eta: inDays(400) });
+    expect(far.statusCode).toBe(400);
+    expect(far.json().errors).toEqual([{ field: 'body.eta', message: expect.stringMatching(/a year/) }]);
+    expect((await submit(h, { task: 'demo.echo', eta: inDays(300) })).statusCode).toBe(202);
+  });
+
+  it('lists summaries by default, whole records with view=full, and keeps a full page under LIST_MAX_BYTES', async () => {
+    h = await startApiHarness({ LIST_MAX_BYTES: '4096' });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await submit(h, { task: 'demo.echo', input: { blob: 'x'.repeat(1_500) }, metadata: { i } })).json().id);
+    const summaries = await h.app.inject({ method: 'GET', url: '/tasks?limit=100' });
+    expect(summaries.json().items).toHaveLength(6);
+    expect(summaries.json().items[0]).not.toHaveProperty('input');
+    expect(summaries.json().items[0]).not.toHaveProperty('metadata');
+    expect(summaries.json().items[0]).toMatchObject({ id: ids[5], task: 'demo.echo', status: 'pending' });
+    expect(summaries.body.length).toBeLessThan(6 * 1_000);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: { statusCode: number; body: string; json(): any } = await h.app.inject({ method: 'GET', url: `/tasks?limit=100&view=full${cursor ? `&cursor=${cursor}` : ''}` });
+      expect(page.statusCode).toBe(200);
+      expect(page.body.length).toBeLessThan(4_096 + 2_000);
+      for (const item of page.json().items) {
+        expect(item.input.blob).toHaveLength(1_500);
+        seen.push(item.id);
+      }
+      cursor = page.json().next_cursor;
+      pages += 1;
+    } while (cursor && pages < 10);
+    expect(seen).toEqual([...ids].reverse());
+    expect(pages).toBeGreaterThan(1);
+  });
+
+  it('answers every error as problem+json: unknown route, bad percent-encoding, over-long path segment', async () => {
+    h = await startApiHarness();
+    for (const [url, status, code] of [
+      ['/nope', 404, 'ROUTE_NOT_FOUND'],
+      ['/tasks/%E0%A4%A', 400, 'MALFORMED_REQUEST'],
+      [`/tasks/${'a'.repeat(150)}`, 414, 'URI_TOO_LONG'],
+    ] as const) {
+      const res = await h.app.inject({ method: 'GET', url });
+      expect([url, res.statusCode]).toEqual([url, status]);
+      problemJson(res);
+      expect(res.json()).toMatchObject({ status, code });
+    }
+  });
+
+  it('answers what the HTTP parser refuses as problem+json too: 431, a malformed request, "#", a request that is too slow', async () => {
+    const base = await listen({ API_KEYS: 'k1', HTTP_REQUEST_TIMEOUT: '1' });
+    const port = Number(new URL(base).port);
+    const raw = (text: string, trickle = false) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(text));
+        let received = '';
+        const timer = trickle ? setInterval(() => socket.write(' '), 200) : undefined;
+        socket.setEncoding('latin1').on('data', (chunk: string) => (received += chunk)).on('error', () => undefined);
+        socket.on('close', () => {
+          clearInterval(timer);
+          resolve(received);
+        });
+      });
+    const expectProblem = (text: string, status: number) => {
+      expect(text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(text.toLowerCase()).toContain('content-type: application/problem+json');
+      const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { status: number; type: string };
+      expect(body.status).toBe(status);
+    };
+    expectProblem(await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`), 431);
+    expectProblem(await raw('GET /health HTTP/1.1\r\nHost x\r\n\r\n'), 400);
+    expectProblem(await raw('GET /docs#x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 400);
+    expectProblem(await raw('POST /tasks HTTP/1.1\r\nHost: x\r\nX-API-Key: k1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{', true), 408);
   });
 });

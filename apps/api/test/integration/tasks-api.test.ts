@@ -229,7 +229,7 @@ describe('GET /tasks', () => {
     const [fired] = await h.store.createRecords([
       { id: newTaskId(), task: 'demo.echo', queue: 'cron', priority: 0, input: null, max_retries: 0, time_limit: null, soft_time_limit: null, retry_on_timeout: false, trace_id: 't', metadata: null, callback_url: null, eta: null, schedule: { name: 'nightly', fire_at: '2026-01-01T00:00:00.000Z' } },
     ]);
-    const listed = (await h.app.inject({ method: 'GET', url: '/tasks?schedule=nightly' })).json();
+    const listed = (await h.app.inject({ method: 'GET', url: '/tasks?schedule=nightly&view=full' })).json();
     expect(listed).toEqual({ items: [{ ...fired, schedule: { name: 'nightly', fire_at: '2026-01-01T00:00:00.000Z' } }], next_cursor: null });
   });
 });
