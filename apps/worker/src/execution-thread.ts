@@ -108,7 +108,7 @@ async function execute(request: ExecutionRequest): Promise<void> {
     controller.signal.throwIfAborted(); // aborted while the module loaded: do not start the job at all
     result = { ok: true, resultGzip: encodeResult(await job.run(input, ctx)) };
   } catch (err) {
-    result = { ok: false, error: toErrorPayload(err) };
+    result = { ok: false, error: toErrorPayload(err, { jobsRoot: data.jobsRoot }) };
   } finally {
     running.delete(key);
     clearTimeout(progressTimer);

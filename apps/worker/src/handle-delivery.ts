@@ -160,7 +160,7 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
       if (decision.kind === 'retry') {
         const eta = new Date(Date.now() + decision.delayMs);
         const stored = await deps.store.retry(id, eta, outcome.error);
-        if (stored === 'ok') log.warn({ error_type: outcome.error.type, retry_in_ms: decision.delayMs, eta: eta.toISOString() }, 'task failed; retry scheduled');
+        if (stored === 'ok') log.warn({ error: outcome.error, retry_in_ms: decision.delayMs, eta: eta.toISOString() }, 'task failed; retry scheduled');
         else log.info({ status: stored }, 'retry not scheduled: task already finished');
         return { kind: 'ack' };
       }
@@ -168,7 +168,7 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
     const stored = await deps.store.finish(id, outcome);
     if (stored !== 'ok') log.info({ status: stored, discarded: outcome.status }, 'outcome discarded: task already finished');
     else if (outcome.status === 'succeeded') log.info('task succeeded');
-    else log.error({ status: outcome.status, error_type: outcome.error?.type }, 'task did not succeed');
+    else log.error({ status: outcome.status, error: outcome.error }, 'task did not succeed');
     return { kind: 'ack' };
   } finally {
     const ran = phase.name !== 'claiming';

@@ -1,3 +1,7 @@
+import { realpathSync } from 'node:fs';
+import { sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
 /**
  * Every error Celerity throws on purpose. `code` is part of the API contract (it appears in
  * problem+json bodies and in task records); the HTTP mapping lives only in apps/api.
@@ -139,25 +143,66 @@ export class NonRetryableError extends AppError {
   readonly code: string = 'JOB_NON_RETRYABLE';
 }
 
-/** The wire shape of an error stored on a task record: no stack traces leave the worker. */
+/** The wire shape of an error stored on a task record. */
 export interface ErrorPayload {
   type: string;
   message: string;
   retryable: boolean;
+  /**
+   * Where a job threw (as Celery keeps a traceback): the stack, at most STACK_MAX_FRAMES frames and
+   * STACK_MAX_CHARS characters, with paths under JOBS_ROOT made relative. Only for errors thrown
+   * while a job loads or runs; absent otherwise.
+   */
+  stack?: string;
 }
 
-/** Coerces anything thrown (including non-Error values) into an ErrorPayload. */
-export function toErrorPayload(err: unknown): ErrorPayload {
+export const STACK_MAX_FRAMES = 20;
+export const STACK_MAX_CHARS = 4_000;
+
+/** Coerces anything thrown (including non-Error values) into an ErrorPayload; `jobsRoot`: keep the job's stack. */
+export function toErrorPayload(err: unknown, options: { jobsRoot?: string } = {}): ErrorPayload {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     const retryable = (err as { retryable?: unknown }).retryable;
+    const stack = options.jobsRoot !== undefined ? jobStack(err, options.jobsRoot) : undefined;
     return {
       type: typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code) ? code : err.name || 'Error',
       message: err.message,
       retryable: typeof retryable === 'boolean' ? retryable : true,
+      ...(stack !== undefined && { stack }),
     };
   }
   return { type: 'NonErrorThrown', message: safeString(err), retryable: true };
+}
+
+/**
+ * An error's stack for a task record: capped in frames and characters, with the JOBS_ROOT prefix
+ * (as a path, its real path, or a file: URL, and our `?reload=N` import suffix) removed, so it
+ * reads `at run (reports/monthly.ts:12:11)` and says nothing about the host's directories.
+ */
+export function jobStack(err: Error, jobsRoot: string): string | undefined {
+  if (typeof err.stack !== 'string' || err.stack.length === 0) return undefined;
+  let text = err.stack;
+  const roots = new Set([jobsRoot, safeRealpath(jobsRoot)].map((root) => root.replace(/[\\/]+$/, '') + sep));
+  for (const root of roots) text = text.replaceAll(pathToFileURL(root).href, '').replaceAll(root, '');
+  text = text.replace(/\?reload=\d+/g, '');
+  const lines = text.split('\n');
+  const firstFrame = lines.findIndex((line) => /^\s+at /.test(line));
+  const head = firstFrame === -1 ? lines : lines.slice(0, firstFrame);
+  const frames = firstFrame === -1 ? [] : lines.slice(firstFrame);
+  const kept = [...head, ...frames.slice(0, STACK_MAX_FRAMES)];
+  if (frames.length > STACK_MAX_FRAMES) kept.push(`    … ${frames.length - STACK_MAX_FRAMES} more frames`);
+  let out = kept.join('\n');
+  if (out.length > STACK_MAX_CHARS) out = `${out.slice(0, STACK_MAX_CHARS - 14)}\n… (truncated)`;
+  return out;
+}
+
+function safeRealpath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 function safeString(value: unknown): string {

@@ -49,7 +49,15 @@ export const SubmitBatchBody = z
   .strict()
   .meta({ id: 'SubmitBatch' });
 
-export const ErrorSchema = z.object({ type: z.string(), message: z.string(), retryable: z.boolean() });
+export const ErrorSchema = z.object({
+  type: z.string(),
+  message: z.string(),
+  retryable: z.boolean(),
+  stack: z
+    .string()
+    .optional()
+    .describe('where the job threw: its stack trace, at most 20 frames and 4 000 characters, with paths under JOBS_ROOT relative'),
+});
 
 export const TaskRecordSchema = z
   .object({

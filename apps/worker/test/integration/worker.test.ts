@@ -25,15 +25,19 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     for (const line of taskLines) expect(line.trace_id).toBe(submitted.trace_id);
   });
 
-  it('records a failure with its type and message, and no stack trace', async () => {
+  it('records a failure with its type, message and the stack where the job threw (capped, JOBS_ROOT paths relative), and logs it', async () => {
     h = await startWorkerHarness();
     await h.startWorker({ concurrency: 1 });
     const plain = await h.submit({ task: 'demo.fail', input: { message: 'disk full' }, max_retries: 0 });
     const final = await h.submit({ task: 'demo.fail', input: { message: 'bad report', retryable: false } });
-    expect((await h.waitForStatus(plain.id, ['failed'])).error).toEqual({ type: 'Error', message: 'disk full', retryable: true });
+    const plainRecord = await h.waitForStatus(plain.id, ['failed']);
+    expect(plainRecord.error).toEqual({ type: 'Error', message: 'disk full', retryable: true, stack: expect.stringMatching(/^Error: disk full\n\s+at .*fail.* \(demo\.js:\d+:\d+\)/) });
     const finalRecord = await h.waitForStatus(final.id, ['failed']);
-    expect(finalRecord.error).toEqual({ type: 'JOB_NON_RETRYABLE', message: 'bad report', retryable: false });
-    expect(JSON.stringify(finalRecord)).not.toContain('    at ');
+    expect(finalRecord.error).toMatchObject({ type: 'JOB_NON_RETRYABLE', message: 'bad report', retryable: false, stack: expect.stringContaining('(demo.js:') });
+    expect(JSON.stringify(finalRecord)).not.toContain(h.config.jobsRoot);
+    expect(finalRecord.error!.stack!.split('\n').length).toBeLessThanOrEqual(22);
+    const logged = h.logLines.find((l) => l.task_id === final.id && l.msg === 'task did not succeed');
+    expect(logged?.error).toMatchObject({ type: 'JOB_NON_RETRYABLE', stack: finalRecord.error!.stack });
   });
 
   it('dead-letters a task that fails after its retries or times out, with a snapshot to re-submit it; never one that succeeds or is cancelled', async () => {
