@@ -16,6 +16,8 @@ function configError(env: Record<string, string>): ConfigError {
 }
 
 describe('loadConfig defaults', () => {
+  // DESIGN.md's table, except the worker's in-flight settings: they default for async I/O-bound jobs
+  // (the common case), see docs/benchmarks.md "short tasks / long tasks"
   it('matches the DESIGN.md table for an empty environment', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
@@ -30,7 +32,9 @@ describe('loadConfig defaults', () => {
       TASK_MAX_RETRIES: 3,
       TASK_RETRY_DELAY: 60,
       TASK_RETRY_DELAY_MAX: 600,
-      WORKER_PREFETCH: 1,
+      WORKER_CONCURRENCY: 64,
+      WORKER_THREADS: 1,
+      WORKER_PREFETCH: 2,
       LOG_LEVEL: 'info',
     });
     expect(config.API_KEYS).toBeUndefined();
