@@ -195,6 +195,19 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     expect((await h.waitForStatus(next.id, ['succeeded'])).result).toBe('alive');
   });
 
+  it('a hard kill hands the thread\'s other tasks back without counting an attempt', async () => {
+    h = await startWorkerHarness({ WORKER_THREADS: '1' });
+    await h.startWorker({ concurrency: 3 }); // three tasks interleave on one execution thread
+    const neighbours = [await h.submit({ task: 'demo.sleep', input: { ms: 800 } }), await h.submit({ task: 'demo.sleep', input: { ms: 800 } })];
+    for (const t of neighbours) await h.waitForStatus(t.id, ['running']);
+    const spinner = await h.submit({ task: 'demo.busyLoop', input: { ms: 60_000 }, time_limit: 0.3 });
+    expect((await h.waitForStatus(spinner.id, ['timed_out'])).error).toMatchObject({ type: 'TIME_LIMIT_EXCEEDED' });
+    for (const t of neighbours) {
+      expect(await h.waitForStatus(t.id, ['succeeded'])).toMatchObject({ attempts: 1, error: null });
+      expect(h.logLines.some((l) => l.task_id === t.id && l.msg === 'task interrupted; requeued to run elsewhere')).toBe(true);
+    }
+  });
+
   it('retries a timed-out run only when the task asked for it (retry_on_timeout)', async () => {
     h = await startWorkerHarness({ TASK_RETRY_DELAY: '0.1', TASK_RETRY_DELAY_MAX: '0.2' });
     await h.startWorker({ concurrency: 2 });
