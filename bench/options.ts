@@ -12,6 +12,8 @@ export interface Knobs {
   concurrency: number | undefined;
   /** WORKER_PREFETCH of each worker process; unset: the service's own default */
   prefetch: number | undefined;
+  /** WORKER_THREADS of each worker process; unset: the service's own default */
+  threads: number | undefined;
   workers: number;
   payloadBytes: number;
   batchSize: number;
@@ -27,6 +29,7 @@ export const USAGE = `usage: make bench ARGS="[options]"   (or: npx tsx bench/ru
   --ceiling-n N       messages for the broker ceiling (default: --n)
   --concurrency N     WORKER_CONCURRENCY per worker process (default: the service's default)
   --prefetch N        WORKER_PREFETCH per worker process (default: the service's default)
+  --threads N         WORKER_THREADS per worker process (default: the service's default)
   --workers N         worker processes (default 1)
   --payload-bytes N   size of each task's input (default 0: no input)
   --batch-size N      tasks per POST /tasks/batch (default 500 = BATCH_MAX_SIZE)
@@ -43,6 +46,7 @@ export function parseKnobs(argv: string[]): Knobs | 'help' {
       'ceiling-n': { type: 'string' },
       concurrency: { type: 'string' },
       prefetch: { type: 'string' },
+      threads: { type: 'string' },
       workers: { type: 'string' },
       'payload-bytes': { type: 'string' },
       'batch-size': { type: 'string' },
@@ -68,6 +72,7 @@ export function parseKnobs(argv: string[]): Knobs | 'help' {
     ceilingN: int('ceiling-n', n),
     concurrency: values.concurrency === undefined ? undefined : int('concurrency', 0),
     prefetch: values.prefetch === undefined ? undefined : int('prefetch', 0),
+    threads: values.threads === undefined ? undefined : int('threads', 0),
     workers: int('workers', 1),
     payloadBytes: int('payload-bytes', 0, 0),
     batchSize: int('batch-size', 500),

@@ -96,7 +96,10 @@ export function renderTable(r: BenchResults): string {
   const bullRate = bull?.perSecond;
   const ratios = (perSecond: number): string =>
     `**${fmt(bullRate ? perSecond / bullRate : Number.NaN, 2)}× BullMQ**, ${fmt(ceilingRate ? (perSecond / ceilingRate) * 100 : Number.NaN)}% of the broker ceiling`;
-  const tuning = k.concurrency === undefined && k.prefetch === undefined ? 'service defaults' : `WORKER_CONCURRENCY ${k.concurrency ?? 'default'}, WORKER_PREFETCH ${k.prefetch ?? 'default'}`;
+  const tuning =
+    k.concurrency === undefined && k.prefetch === undefined && k.threads === undefined
+      ? 'service defaults'
+      : `WORKER_CONCURRENCY ${k.concurrency ?? 'default'}, WORKER_THREADS ${k.threads ?? 'default'}, WORKER_PREFETCH ${k.prefetch ?? 'default'}`;
   const workerSetup = `${k.workers} worker${k.workers > 1 ? 's' : ''}, ${tuning}`;
   for (const [mode, outcome] of [
     ['batch', r.phases.e2e_batch],
@@ -236,7 +239,7 @@ export function renderTable(r: BenchResults): string {
 }
 
 export function knobLine(k: Knobs): string {
-  return `--n ${k.n} --ceiling-n ${k.ceilingN}${k.concurrency === undefined ? '' : ` --concurrency ${k.concurrency}`}${k.prefetch === undefined ? '' : ` --prefetch ${k.prefetch}`} --workers ${k.workers} --payload-bytes ${k.payloadBytes} --batch-size ${k.batchSize} --clients ${k.clients} --duration ${k.durationSeconds} --round-trips ${k.roundTrips}`;
+  return `--n ${k.n} --ceiling-n ${k.ceilingN}${k.concurrency === undefined ? '' : ` --concurrency ${k.concurrency}`}${k.prefetch === undefined ? '' : ` --prefetch ${k.prefetch}`}${k.threads === undefined ? '' : ` --threads ${k.threads}`} --workers ${k.workers} --payload-bytes ${k.payloadBytes} --batch-size ${k.batchSize} --clients ${k.clients} --duration ${k.durationSeconds} --round-trips ${k.roundTrips}`;
 }
 
 /** bench/results/<YYYY-MM-DD-HHMM>.json (local time), never overwriting an earlier run. */

@@ -170,6 +170,7 @@ async function main(): Promise<void> {
       const tuning = {
         ...(knobs.concurrency !== undefined && { WORKER_CONCURRENCY: String(knobs.concurrency) }),
         ...(knobs.prefetch !== undefined && { WORKER_PREFETCH: String(knobs.prefetch) }),
+        ...(knobs.threads !== undefined && { WORKER_THREADS: String(knobs.threads) }),
       };
       workers.push(spawnService(`worker-${i}`, ['worker'], { ...common, ...tuning, WORKER_SHUTDOWN_GRACE: '5' }));
     }

@@ -16,8 +16,6 @@ export interface BrokerOptions {
 export interface PublishOptions {
   priority: number;
   messageId: string;
-  /** correlation for logs on both sides; travels as an AMQP header */
-  traceId?: string;
 }
 
 export interface Delivery {
@@ -183,8 +181,8 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
               priority: opts.priority,
               messageId: opts.messageId,
               contentType: 'application/json',
-              timestamp: Math.floor(Date.now() / 1000),
-              headers: opts.traceId ? { 'x-trace-id': opts.traceId } : {},
+              // no headers table: the trace id travels in the body, and every property costs the
+              // broker and both clients a little per message
             },
             (err) => {
               clearTimeout(timer);
@@ -304,5 +302,5 @@ export interface TaskToPublish {
 /** Publishes a task's message to its queue (producer at submit, worker when a scheduled task is due). */
 export function publishTask(broker: Broker, t: TaskToPublish): Promise<void> {
   const message: TaskMessage = { id: t.id, task: t.task, trace_id: t.trace_id };
-  return broker.publish(t.queue, Buffer.from(JSON.stringify(message)), { priority: t.priority, messageId: t.id, traceId: t.trace_id });
+  return broker.publish(t.queue, Buffer.from(JSON.stringify(message)), { priority: t.priority, messageId: t.id });
 }
