@@ -5,7 +5,8 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import { newTraceId } from '@celerity/core';
 import Fastify, { LogController } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { documentObject, documentRoute } from './openapi-document.js';
 import { anonymousCaller, assertPlainTarget, createApiKeyCheck } from './auth.js';
 import { createCredentials } from './credentials.js';
 import { createStreamRegistry } from './events/stream-registry.js';
@@ -93,12 +94,22 @@ export async function buildApp(deps: ApiDeps) {
       info: {
         title: 'Celerity',
         version: API_VERSION,
-        description: 'Task queue over RabbitMQ priority queues with results in Redis. Errors are RFC 9457 problem+json.',
+        description: [
+          'Task queue over RabbitMQ priority queues with results in Redis. Errors are RFC 9457 `application/problem+json` with a stable `code`.',
+          '',
+          'Try it: **POST /tasks** with the `echo` example, then **GET /tasks/{id}** with the id it answered. The examples use the sample jobs of `examples/jobs` (the default JOBS_ROOT).',
+          'With API_KEYS set, press **Authorize** and give one key; the open routes (health, readiness) need none.',
+          '',
+          'Not listed as an operation, because a browser page cannot try it here: `GET /tasks/events/ws`, one WebSocket that follows many tasks (send `{"type":"subscribe","ids":[…]}`; see the README).',
+          '',
+          'This document: [/openapi.json](/openapi.json).',
+        ].join('\n'),
       },
       components: {
         securitySchemes: {
           apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
           bearer: { type: 'http', scheme: 'bearer' },
+          watchToken: { type: 'apiKey', in: 'query', name: 'access_token', description: 'A watch token from POST /events/tokens: the event streams of the tasks it names' },
         },
       },
       security: [{ apiKey: [] }, { bearer: [] }],
@@ -110,14 +121,16 @@ export async function buildApp(deps: ApiDeps) {
         { name: 'ops', description: 'Health and readiness' },
       ],
     },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject, // puts schemas with .meta({ id }) under components
+    transform: documentRoute,
+    transformObject: documentObject, // puts schemas with .meta({ id }) under components, then openapi-document.ts
+
   });
   // the documentation is public; its routes come from a plugin, so they are marked as they are added
   app.addHook('onRoute', (route) => {
     if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...route.config, access: 'public' };
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // the UI loads (and links) the document at /openapi.json, the address the README and clients use
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { urls: [{ url: '/openapi.json', name: 'Celerity API (/openapi.json)' }] } });
   await app.register(fastifyWebsocket, {
     options: { maxPayload: 128 * 1024 }, // a subscribe of 1000 ids fits easily
     // a client that vanishes mid-frame is routine, not an error of ours

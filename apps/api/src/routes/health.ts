@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
 import { problem, sendProblem } from '../http-errors.js';
+import { problems } from '../schemas/tasks.js';
 
 const Readiness = z.object({ status: z.literal('ready'), rabbitmq: z.literal('up'), redis: z.literal('up') });
 
@@ -15,7 +16,14 @@ export function healthRoutes(deps: ApiDeps, isDraining: () => boolean): FastifyP
 
     app.get(
       '/ready',
-      { config: { access: 'public' }, schema: { tags: ['ops'], summary: 'Readiness: RabbitMQ and Redis reachable, not shutting down', response: { 200: Readiness } } },
+      {
+        config: { access: 'public' },
+        schema: {
+          tags: ['ops'],
+          summary: 'Readiness: RabbitMQ and Redis reachable, not shutting down',
+          response: { 200: Readiness.describe('Ready: RabbitMQ and Redis answer'), ...problems(503) },
+        },
+      },
       async (_request, reply) => {
         if (isDraining()) return sendProblem(reply, problem(503, 'SHUTTING_DOWN', 'the API is shutting down'));
         const redisUp = await deps.store.ping().then(

@@ -43,6 +43,8 @@ export function taskEventWsRoutes(deps: ApiDeps, registry: StreamRegistry): Fast
       url: WS_PATH,
       config: { access: 'watch' },
       schema: {
+        // not an operation in the document: Swagger UI's "Try it out" cannot open a WebSocket (info.description names it)
+        hide: true,
         tags: ['events'],
         summary: 'Follow many tasks over one WebSocket',
         description: WS_DESCRIPTION,
