@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
+import { createKeys } from '@celerity/store';
 import { cleanupNamespace } from '@celerity/testkit';
 import { measureBrokerCeiling } from './broker-ceiling.js';
 import { measureBullmq } from './bullmq.js';
@@ -191,7 +192,7 @@ async function main(): Promise<void> {
       apiUrl,
       redis,
       own: {},
-      taskKey: (id) => `celerity:${namespace}:task:${id}`,
+      taskKey: createKeys(namespace).task,
       queueDepth: async () => (await channel.checkQueue(defaultQueue)).messageCount,
     };
     const e2eOptions = { n: knobs.n, payloadBytes: knobs.payloadBytes, batchSize: knobs.batchSize, batchParallel: BATCH_PARALLEL, singleInFlight: SINGLE_IN_FLIGHT };

@@ -31,7 +31,7 @@ export function rateLimitOptions(
   return {
     global: true,
     ...(store.redis ? { redis: store.redis } : {}),
-    nameSpace: `${store.keyPrefix}rate:`,
+    nameSpace: store.keyPrefix,
     timeWindow: config.RATE_LIMIT_WINDOW * 1000,
     max: (request) => (bucketOf(request) === 'read' ? config.RATE_LIMIT_READS : config.RATE_LIMIT_WRITES),
     keyGenerator: (request) => `${bucketOf(request)}:${request.caller}`,

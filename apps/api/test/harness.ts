@@ -1,10 +1,9 @@
 import { connectBroker, type Broker } from '@celerity/broker';
 import { createLogger, createRouter, type Config } from '@celerity/core';
 import { createProducerFromConfig } from '@celerity/producer';
-import { createRedis, createTaskStore, type TaskStore } from '@celerity/store';
+import { createRedis, createTaskStore, type RedisClient, type TaskStore } from '@celerity/store';
 import type { ResolveHost } from '@celerity/webhook';
 import { cleanupNamespace, testConfig, testNamespace } from '@celerity/testkit';
-import type { Redis } from 'ioredis';
 import { buildApp, type ApiDeps, type App } from '../src/app.js';
 
 export interface ApiHarness {
@@ -13,7 +12,7 @@ export interface ApiHarness {
   app: App;
   store: TaskStore;
   broker: Broker;
-  redis: Redis;
+  redis: RedisClient;
   close(): Promise<void>;
 }
 

@@ -1,9 +1,8 @@
 import { connectBroker, type Broker } from '@celerity/broker';
 import { createLogger, createRouter, ScheduleSpec, type Config, type TaskRecord } from '@celerity/core';
 import { createProducerFromConfig, type Producer } from '@celerity/producer';
-import { createRedis, createTaskStore, type ScheduleSource, type TaskStore } from '@celerity/store';
+import { createRedis, createTaskStore, type RedisClient, type ScheduleSource, type TaskStore } from '@celerity/store';
 import { cleanupNamespace, testConfig, testNamespace } from '@celerity/testkit';
-import type { Redis } from 'ioredis';
 import { createBeat, type Beat, type BeatOptions } from '../src/beat.js';
 import type { Clock } from '../src/ticker.js';
 
@@ -32,7 +31,7 @@ export interface BeatHarness {
   store: TaskStore;
   broker: Broker;
   producer: Producer;
-  redis: Redis;
+  redis: RedisClient;
   clock: ManualClock;
   /** a beat on this namespace (not started: the test calls tick()) */
   beat(options?: BeatOptions, owner?: string): Beat;

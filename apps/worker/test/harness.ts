@@ -2,9 +2,8 @@ import { Writable } from 'node:stream';
 import { connectBroker, type Broker } from '@celerity/broker';
 import { createRouter, newTraceId, type Config, type TaskRecord } from '@celerity/core';
 import { createProducerFromConfig, type Producer, type SubmitRequest } from '@celerity/producer';
-import { createRedis, createTaskStore, type TaskStore } from '@celerity/store';
+import { createRedis, createTaskStore, type RedisClient, type TaskStore } from '@celerity/store';
 import { cleanupNamespace, testConfig, testNamespace, waitFor } from '@celerity/testkit';
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { startWorker, type RunningWorker } from '@celerity/worker';
 
@@ -12,7 +11,7 @@ export interface WorkerHarness {
   config: Readonly<Config>;
   store: TaskStore;
   /** the test's own connection, for reading what the store wrote */
-  redis: Redis;
+  redis: RedisClient;
   broker: Broker;
   producer: Producer;
   /** every JSON log line the workers wrote */
@@ -36,7 +35,7 @@ export async function startWorkerHarness(env: Record<string, string> = {}): Prom
   });
   const log = pino({ level: 'info' }, sink);
   const router = createRouter(config.file.queues, config.file.routes);
-  const redis: Redis = createRedis({ url: config.REDIS_URL, log, failFast: true, name: 'test-producer' });
+  const redis: RedisClient = createRedis({ url: config.REDIS_URL, log, failFast: true, name: 'test-producer' });
   await redis.connect();
   const store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: config.RESULT_EXPIRES });
   const broker = await connectBroker({ url: config.RABBITMQ_URL, namespace: ns, queues: router.queues, log });

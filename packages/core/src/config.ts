@@ -27,6 +27,12 @@ export const EnvSchema = z
   .object({
     RABBITMQ_URL: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379/0'),
+    // Redis Cluster: some of its nodes as host:port, comma-separated; the client finds the rest. Then
+    // REDIS_URL gives only the credentials and TLS (rediss://), its host and database are not used.
+    REDIS_CLUSTER_NODES: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      csv.pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each node must be host:port')).min(1)).optional(),
+    ),
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     API_KEYS: optionalCsv,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { TaskCallback } from '@celerity/core';
 import { guard } from './guard.js';
 import type { Keys } from './keys.js';
@@ -9,7 +9,7 @@ import { scriptsFor } from './scripts.js';
  * scripts queue a task's callback (lua/events.lua `finalize`); this claims due ones for a worker, records
  * each attempt on the record's `callback`, and starts a failed one again on request.
  */
-export function createCallbacks(client: Redis, keys: Keys) {
+export function createCallbacks(client: RedisClient, keys: Keys) {
   const scripts = scriptsFor(client);
   return {
     /** Claims up to `limit` callbacks that are due, for `leaseMs` (lua/claim-callbacks.lua). */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { DeadLetter, DeadLetterReason, ErrorPayload } from '@celerity/core';
 import { guard } from './guard.js';
 import type { Keys } from './keys.js';
@@ -11,7 +11,7 @@ const DEAD_BODY_BYTES = 64 * 1024;
  * by the final-status scripts (scripts.ts DEAD_LETTER), in the same step as their status; this adds
  * unparseable messages and serves listing, lookup, deletion and purge.
  */
-export function createDeadLetters(client: Redis, keys: Keys) {
+export function createDeadLetters(client: RedisClient, keys: Keys) {
   const stream = keys.deadLetters;
   return {
     /** Keeps a message that is not a task (unparseable) where an operator can see it. */

@@ -2,7 +2,7 @@ import { ReplyError } from 'ioredis';
 import { StoreUnavailableError } from '@celerity/core';
 
 /** Error replies that mean "not now" (loading, failover, a busy script, out of memory), not "wrong request". */
-const UNAVAILABLE_REPLY = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|OOM)\b/;
+const UNAVAILABLE_REPLY = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|OOM|CLUSTERDOWN)\b/;
 
 /**
  * A Redis outage becomes StoreUnavailableError, which the API answers with 503 and Retry-After. An

@@ -1,13 +1,18 @@
-/** Every Redis key and channel name Celerity uses, in one place. NAMESPACE isolates deployments and test runs. */
+/**
+ * Every Redis key and channel name Celerity uses, in one place. NAMESPACE isolates deployments and
+ * test runs. Every key of a namespace carries the same hash tag (`{celerity:<namespace>}`, or
+ * `{celerity}` without one), so on Redis Cluster they all live in one slot: the scripts and
+ * transactions that touch several of them stay legal there.
+ */
 export function createKeys(namespace: string | undefined) {
-  const prefix = namespace ? `celerity:${namespace}:` : 'celerity:';
+  const prefix = namespace ? `{celerity:${namespace}}:` : '{celerity}:';
   return {
     prefix,
     /** hash: the task record */
     task: (id: string) => `${prefix}task:${id}`,
-    /** capped list and pub/sub channel of one task's numbered status and progress events (scripts.ts EVENTS derives it) */
+    /** capped list and pub/sub channel of one task's numbered status and progress events */
     events: (id: string) => `${prefix}task:${id}:events`,
-    /** sorted set: tasks whose callback is due, scored by the next attempt's time in ms (scripts.ts EVENTS derives it) */
+    /** sorted set: tasks whose callback is due, scored by the next attempt's time in ms */
     callbacks: `${prefix}callbacks`,
     /** sorted set, all scores 0, members are UUIDv7 ids: lexical order = creation order */
     index: `${prefix}tasks`,
@@ -27,8 +32,15 @@ export function createKeys(namespace: string | undefined) {
     schedule: (name: string) => `${prefix}schedule:${name}`,
     /** sorted set like `index`: the ids of the tasks one schedule fired (GET /tasks?schedule=) */
     scheduleTasks: (name: string) => `${prefix}schedule:${name}:tasks`,
+    /** prefix of the API's rate-limit counters (@fastify/rate-limit adds the bucket and caller) */
+    rateLimits: `${prefix}rate:`,
     /** pub/sub: cancel requests for running tasks, read by every worker */
     control: `${prefix}control`,
   };
 }
 export type Keys = ReturnType<typeof createKeys>;
+
+/** A glob (SCAN MATCH) for every key of a namespace, for clean-up; the hash tag's braces escaped. */
+export function namespaceKeyPattern(namespace: string | undefined): string {
+  return `${createKeys(namespace).prefix.replace(/[{}[\]*?\\]/g, '\\$&')}*`;
+}

@@ -1,8 +1,17 @@
-import { Redis, ReplyError } from 'ioredis';
+import { Cluster, Redis, ReplyError, type RedisOptions as IoRedisOptions } from 'ioredis';
 import type { Logger } from '@celerity/core';
+
+/**
+ * One Redis server (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES).
+ * The store works the same on both: every key of a namespace shares one hash tag (keys.ts), so its
+ * scripts and transactions stay within one slot.
+ */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisOptions {
   url: string;
+  /** Redis Cluster seed nodes (host:port); the url then gives only credentials and TLS */
+  clusterNodes?: readonly string[] | undefined;
   log: Logger;
   /**
    * true for the API: a command fails at once while Redis is down (→ 503), nothing queues in memory.
@@ -12,17 +21,36 @@ export interface RedisOptions {
   name: string;
 }
 
-export function createRedis(options: RedisOptions): Redis {
-  const redis = new Redis(options.url, {
+// capped exponential backoff; ioredis keeps retrying forever
+const reconnectDelay = (attempt: number) => Math.min(50 * 2 ** attempt, 2_000);
+
+export function createRedis(options: RedisOptions): RedisClient {
+  const perConnection: IoRedisOptions = {
     connectionName: options.name,
-    lazyConnect: true,
-    enableOfflineQueue: !options.failFast,
     maxRetriesPerRequest: options.failFast ? 1 : null,
-    // commands issued in the same tick by concurrent requests/tasks share one socket write
-    enableAutoPipelining: true,
-    // capped exponential backoff; ioredis keeps retrying forever
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
-  });
+  };
+  const redis: RedisClient = options.clusterNodes?.length
+    ? new Cluster(
+        options.clusterNodes.map((node) => {
+          const at = node.lastIndexOf(':');
+          return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+        }),
+        {
+          lazyConnect: true,
+          enableOfflineQueue: !options.failFast,
+          enableAutoPipelining: true,
+          clusterRetryStrategy: reconnectDelay,
+          redisOptions: { ...perConnection, ...credentialsOf(options.url) },
+        },
+      )
+    : new Redis(options.url, {
+        ...perConnection,
+        lazyConnect: true,
+        enableOfflineQueue: !options.failFast,
+        // commands issued in the same tick by concurrent requests/tasks share one socket write
+        enableAutoPipelining: true,
+        retryStrategy: reconnectDelay,
+      });
   // Errors before the first 'ready' are connectRedis()'s to report (one line at start-up, no stack).
   let everReady = false;
   let down = false;
@@ -44,7 +72,7 @@ export function createRedis(options: RedisOptions): Redis {
  * handshake (WRONGPASS, NOAUTH, "DB index is out of range" — after which ioredis would carry on in
  * database 0) fails the connection too, and the client stops retrying.
  */
-export async function connectRedis(redis: Redis): Promise<void> {
+export async function connectRedis(redis: RedisClient): Promise<void> {
   let firstError: unknown;
   let refused: unknown;
   const onError = (err: unknown) => {
@@ -64,4 +92,26 @@ export async function connectRedis(redis: Redis): Promise<void> {
     redis.disconnect();
     throw refused;
   }
+}
+
+/** The user, password and TLS of a redis:// or rediss:// URL, for the nodes of a cluster. */
+function credentialsOf(url: string): Pick<IoRedisOptions, 'username' | 'password' | 'tls'> {
+  const parsed = new URL(url);
+  return {
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/** A second connection for pub/sub (a subscribed connection runs no other commands); it waits out outages and re-subscribes by itself. */
+export function subscriberOf(client: RedisClient): RedisClient {
+  if (client instanceof Cluster) {
+    return client.duplicate(undefined, {
+      enableOfflineQueue: true,
+      enableAutoPipelining: false,
+      redisOptions: { ...client.options.redisOptions, maxRetriesPerRequest: null },
+    });
+  }
+  return client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false });
 }

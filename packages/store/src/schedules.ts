@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { ScheduleSpec } from '@celerity/core';
 import { guard } from './guard.js';
 import type { Keys } from './keys.js';
@@ -53,7 +53,7 @@ export type Schedule = StoredSchedule & { state: ScheduleState };
 export type WriteMode = 'create' | 'replace' | 'upsert';
 export type WriteResult = { kind: 'ok'; version: number } | { kind: 'exists' } | { kind: 'missing' } | { kind: 'conflict' };
 
-type ScheduleScripts = Redis & {
+type ScheduleScripts = RedisClient & {
   celerityScheduleWrite(defs: string, state: string, name: string, json: string, mode: string, nowMs: number, expected: string): Promise<number>;
   celerityScheduleClaim(state: string, version: number, cursor: string, newCursor: number, owner: string, leaseUntilMs: number, ...fires: number[]): Promise<string>;
   celerityScheduleTakeOver(state: string, fireAtMs: number, owner: string, leaseUntilMs: number, nowMs: number): Promise<number>;
@@ -62,7 +62,7 @@ type ScheduleScripts = Redis & {
 };
 
 /** The schedule scripts (packages/store/lua/schedule-*.lua), registered once per client. */
-function defineScheduleScripts(client: Redis): ScheduleScripts {
+function defineScheduleScripts(client: RedisClient): ScheduleScripts {
   const scripts = client as ScheduleScripts;
   if (typeof scripts.celerityScheduleWrite !== 'function') {
     client.defineCommand('celerityScheduleWrite', { numberOfKeys: 2, lua: loadLua('schedule-write') });
@@ -111,7 +111,7 @@ function firstIdOf(ms: number): string {
 /** How long after their records' TTL the ids of a schedule's tasks stay in its index (a task may run a while before its TTL starts). */
 const INDEX_GRACE_MS = 86_400_000;
 
-export function createScheduleStore(client: Redis, keys: Keys, resultTtlSeconds: number) {
+export function createScheduleStore(client: RedisClient, keys: Keys, resultTtlSeconds: number) {
   const redis = defineScheduleScripts(client);
 
   async function write(stored: StoredSchedule, mode: WriteMode, nowMs: number, expectedVersion?: number): Promise<WriteResult> {

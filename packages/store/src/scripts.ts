@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /**
  * The Lua scripts, one per file in packages/store/lua/ (shared fragments by `--- @include <name>`),
@@ -114,10 +114,10 @@ function callersOf(call: Call) {
 }
 export type StoreScripts = ReturnType<typeof callersOf>;
 
-const registered = new WeakMap<Redis, StoreScripts>();
+const registered = new WeakMap<RedisClient, StoreScripts>();
 
 /** The scripts of one Redis client, registered on it once (ioredis sends EVALSHA, EVAL on a miss). */
-export function scriptsFor(client: Redis): StoreScripts {
+export function scriptsFor(client: RedisClient): StoreScripts {
   let scripts = registered.get(client);
   if (scripts) return scripts;
   for (const name of SCRIPT_FILES) client.defineCommand(commandName(name), { lua: loadLua(name) });

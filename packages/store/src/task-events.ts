@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { subscriberOf, type RedisClient } from './redis.js';
 import type { TaskEvent, TaskEventEntry } from '@celerity/core';
 import { guard } from './guard.js';
 import type { Keys } from './keys.js';
@@ -20,17 +20,17 @@ function parseEntry(text: string): TaskEventEntry {
  * watchers of this process over ONE subscriber connection, subscribing a task's channel only while
  * someone watches it.
  */
-export function createTaskEvents(client: Redis, keys: Keys) {
+export function createTaskEvents(client: RedisClient, keys: Keys) {
   const listeners = new Map<string, Set<TaskEventListener>>();
   /** pending or done SUBSCRIBE per channel, so a second watcher also waits until events flow */
   const subscribed = new Map<string, Promise<unknown>>();
-  let subscriber: Redis | undefined;
+  let subscriber: RedisClient | undefined;
   const scripts = scriptsFor(client);
 
-  function connection(): Redis {
+  function connection(): RedisClient {
     if (subscriber) return subscriber;
     // pub/sub needs its own connection; it re-subscribes by itself after a reconnect
-    const sub = client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false });
+    const sub = subscriberOf(client);
     sub.on('error', () => undefined); // the main client logs outages
     sub.on('message', (channel: string, text: string) => {
       const watchers = listeners.get(channel);

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   canTransition,
   createTickBatcher,
@@ -16,7 +15,7 @@ import {
 } from '@celerity/core';
 import { createKeys, type Keys } from './keys.js';
 import { guard } from './guard.js';
-import { connectRedis, createRedis } from './redis.js';
+import { connectRedis, createRedis, subscriberOf, type RedisClient } from './redis.js';
 import { createCallbacks } from './callbacks.js';
 import { createDeadLetters } from './dead-letters.js';
 import { createTaskEvents } from './task-events.js';
@@ -90,7 +89,7 @@ export interface TaskStoreOptions {
 export type TaskStore = ReturnType<typeof createTaskStore>;
 
 /** Records, results and status changes in Redis. The only module that knows the record layout. */
-export function createTaskStore(client: Redis, options: TaskStoreOptions) {
+export function createTaskStore(client: RedisClient, options: TaskStoreOptions) {
   const keys: Keys = createKeys(options.namespace);
   const ttl = options.resultTtlSeconds;
   const redis = client;
@@ -372,7 +371,7 @@ export function createTaskStore(client: Redis, options: TaskStoreOptions) {
 
     /** Workers listen here for cancel requests of running tasks. Uses its own connection (pub/sub mode). */
     async subscribeControl(onMessage: (message: ControlMessage) => void): Promise<{ close(): Promise<void> }> {
-      const subscriber = client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+      const subscriber = subscriberOf(client);
       subscriber.on('error', () => undefined); // reconnects by itself; the main client logs the outage
       subscriber.on('message', (_channel: string, text: string) => {
         try {
@@ -453,10 +452,11 @@ function newCallback(url: string): TaskCallback {
 
 /** Redis and the task store as the configuration describes them; an unreachable Redis at start-up is one clear line. */
 export async function connectTaskStore(
-  config: Pick<Config, 'REDIS_URL' | 'NAMESPACE' | 'RESULT_EXPIRES'>,
+  config: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'NAMESPACE' | 'RESULT_EXPIRES'>,
   options: { log: Logger; failFast: boolean; name: string },
-): Promise<{ redis: Redis; store: TaskStore }> {
-  const redis = createRedis({ url: config.REDIS_URL, ...options });
-  await connectOrExplain('Redis', config.REDIS_URL, () => connectRedis(redis));
+): Promise<{ redis: RedisClient; store: TaskStore }> {
+  const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES, ...options });
+  const where = config.REDIS_CLUSTER_NODES ? `cluster ${config.REDIS_CLUSTER_NODES.join(',')}` : config.REDIS_URL;
+  await connectOrExplain('Redis', where, () => connectRedis(redis));
   return { redis, store: createTaskStore(redis, { namespace: config.NAMESPACE, resultTtlSeconds: config.RESULT_EXPIRES }) };
 }

@@ -1,6 +1,7 @@
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { DEFAULT_QUEUES } from '@celerity/core';
+import { namespaceKeyPattern } from '@celerity/store';
 import { testAmqpUrl, testRedisUrl } from './services.js';
 
 /** Deletes a test namespace's queues and Redis keys. */
@@ -18,7 +19,7 @@ export async function cleanupNamespace(namespace: string, extraQueues: readonly 
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `celerity:${namespace}:*`, 'COUNT', 500);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', namespaceKeyPattern(namespace), 'COUNT', 500);
       cursor = next;
       if (keys.length > 0) await redis.del(...keys);
     } while (cursor !== '0');

@@ -6,3 +6,4 @@ export * from './wait.js';
 export * from './free-port.js';
 export { privateServices, type PrivateServiceControls } from './private-services-env.js';
 export type { PrivateServicesInfo } from './private-services.js';
+export * from './redis-cluster.js';

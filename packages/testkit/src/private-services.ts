@@ -181,7 +181,7 @@ export async function runRabbitmqctl(ctl: PrivateServicesInfo['rabbitmqctl'], ar
 
 // ---------------------------------------------------------------------------------------------------
 
-function spawnLogged(command: string, args: string[], env: Record<string, string>, logFile: string, what: string): ChildProcess {
+export function spawnLogged(command: string, args: string[], env: Record<string, string>, logFile: string, what: string): ChildProcess {
   const fd = openSync(logFile, 'a');
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
   closeSync(fd);
@@ -191,7 +191,7 @@ function spawnLogged(command: string, args: string[], env: Record<string, string
   return child;
 }
 
-async function waitUntil(child: ChildProcess, logFile: string, what: string, timeoutMs: number, ready: () => Promise<boolean>): Promise<void> {
+export async function waitUntil(child: ChildProcess, logFile: string, what: string, timeoutMs: number, ready: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   child.once('exit', () => (exited = true));
@@ -230,7 +230,7 @@ function tcpAnswers(port: number): Promise<boolean> {
   });
 }
 
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill(signal);
@@ -241,7 +241,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: n
   }
 }
 
-async function allSteps(steps: (() => Promise<void>)[]): Promise<void> {
+export async function allSteps(steps: (() => Promise<void>)[]): Promise<void> {
   const errors: unknown[] = [];
   for (const step of steps) {
     try {

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createKeys } from '@celerity/store';
 import { cleanupNamespace, testAmqpUrl, testNamespace, testRedisUrl, waitFor } from '@celerity/testkit';
 
 const CLI = new URL('../../../cli/dist/main.js', import.meta.url).pathname;
@@ -64,8 +65,8 @@ describe('three `celerity beat` processes (real Redis and RabbitMQ)', () => {
     expect(await Promise.all(survivors.map((b) => b.exited))).toEqual([0, 0]);
 
     const redis = new Redis(testRedisUrl());
-    const state = await redis.hgetall(`celerity:${ns}:schedule:tick`);
-    const taskIds = await redis.zrange(`celerity:${ns}:schedule:tick:tasks`, 0, -1);
+    const state = await redis.hgetall(createKeys(ns).schedule('tick'));
+    const taskIds = await redis.zrange(createKeys(ns).scheduleTasks('tick'), 0, -1);
     redis.disconnect();
     const connection = await amqp.connect(testAmqpUrl());
     const channel = await connection.createChannel();

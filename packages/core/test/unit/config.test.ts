@@ -85,6 +85,14 @@ describe('loadConfig refusals', () => {
     expect(configError({ [name]: value }).message).toContain(name);
   });
 
+  it('reads REDIS_CLUSTER_NODES as host:port seeds, unset by default, and refuses anything else', () => {
+    expect(loadConfig({}).REDIS_CLUSTER_NODES).toBeUndefined();
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '' }).REDIS_CLUSTER_NODES).toBeUndefined();
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:6379, redis-2.internal:7000' }).REDIS_CLUSTER_NODES).toEqual(['10.0.0.1:6379', 'redis-2.internal:7000']);
+    expect(configError({ REDIS_CLUSTER_NODES: '10.0.0.1' }).message).toContain('REDIS_CLUSTER_NODES');
+    expect(configError({ REDIS_CLUSTER_NODES: 'redis://10.0.0.1:6379' }).message).toContain('REDIS_CLUSTER_NODES');
+  });
+
   it('requires API_KEYS when HOST is not loopback', () => {
     const err = configError({ HOST: '0.0.0.0' });
     expect(err.message).toContain('API_KEYS');

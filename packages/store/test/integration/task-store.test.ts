@@ -1,9 +1,8 @@
 import { gunzipSync } from 'node:zlib';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, encodeResult, newTaskId, type NewTask } from '@celerity/core';
-import { cleanupNamespace, testNamespace, testRedisUrl } from '@celerity/testkit';
-import { createRedis, createTaskStore, type TaskStore } from '../../src/index.js';
+import { cleanupNamespace, startRedisCluster, testNamespace, testRedisUrl, type RedisClusterUnderTest } from '@celerity/testkit';
+import { createRedis, createTaskStore, type RedisClient, type TaskStore } from '../../src/index.js';
 
 const log = createLogger({ service: 'test', level: 'silent' });
 
@@ -26,20 +25,48 @@ function newTask(overrides: Partial<NewTask> = {}): NewTask {
   };
 }
 
-describe('task store (real Redis)', () => {
+/**
+ * Every test runs twice: on the single Redis the other tests share (REDIS_URL) and on a Redis Cluster
+ * of three masters that this file starts from the local redis-server binary and removes afterwards.
+ */
+interface Setup {
+  connect(): RedisClient;
+  cleanup(ns: string): Promise<void>;
+}
+
+let cluster: RedisClusterUnderTest | undefined;
+const SETUPS: [string, Setup][] = [
+  ['single Redis', { connect: () => createRedis({ url: testRedisUrl(), log, failFast: true, name: 'test' }), cleanup: (ns) => cleanupNamespace(ns) }],
+  [
+    'Redis Cluster, 3 masters',
+    {
+      connect: () => createRedis({ url: 'redis://', clusterNodes: cluster!.nodes, log, failFast: true, name: 'test' }),
+      cleanup: async () => undefined, // the whole cluster is removed after the file
+    },
+  ],
+];
+
+beforeAll(async () => {
+  cluster = await startRedisCluster(3);
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe.each(SETUPS)('task store (%s)', (_name, setup) => {
   let ns: string;
-  let redis: Redis;
+  let redis: RedisClient;
   let store: TaskStore;
 
   beforeEach(async () => {
     ns = testNamespace();
-    redis = createRedis({ url: testRedisUrl(), log, failFast: true, name: 'test' });
+    redis = setup.connect();
     await redis.connect();
     store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: 120 });
   });
   afterEach(async () => {
     redis.disconnect();
-    await cleanupNamespace(ns);
+    await setup.cleanup(ns);
   });
 
   it('walks pending → running → succeeded, storing the result gzip-compressed with a TTL', async () => {
