@@ -41,6 +41,7 @@ const SCRIPT_FILES = [
   'claim-callbacks',
   'callback-attempt',
   'retry-callback',
+  'lock',
 ] as const;
 type ScriptName = (typeof SCRIPT_FILES)[number];
 
@@ -110,6 +111,9 @@ function callersOf(call: Call) {
 
     retryCallback: (a: { record: string; callbacks: string; id: string; nowMs: number }) =>
       call('retry-callback', [a.record, a.callbacks], [a.id, a.nowMs]) as Promise<string>,
+
+    /** lock.lua: takes or extends a lease for its owner; 1 when held by the caller now. */
+    lock: (a: { lock: string; owner: string; ttlMs: number }) => call('lock', [a.lock], [a.owner, a.ttlMs]) as Promise<number>,
   };
 }
 export type StoreScripts = ReturnType<typeof callersOf>;

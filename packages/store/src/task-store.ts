@@ -307,10 +307,7 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
 
     /** A short lease so one dispatcher at a time moves due tasks (the others stand by). */
     async tryLock(key: string, owner: string, ttlMs: number): Promise<boolean> {
-      if ((await guard(redis.set(key, owner, 'PX', ttlMs, 'NX'))) === 'OK') return true;
-      if ((await guard(redis.get(key))) !== owner) return false;
-      await guard(redis.pexpire(key, ttlMs)); // ours already: extend it
-      return true;
+      return (await guard(scripts.lock({ lock: key, owner, ttlMs }))) === 1;
     },
 
     async setProgress(id: string, progress: TaskProgress): Promise<boolean> {

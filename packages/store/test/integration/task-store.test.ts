@@ -1,57 +1,11 @@
 import { gunzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, encodeResult, newTaskId, type NewTask } from '@celerity/core';
-import { cleanupNamespace, startRedisCluster, testNamespace, testRedisUrl, type RedisClusterUnderTest } from '@celerity/testkit';
-import { createRedis, createTaskStore, type RedisClient, type TaskStore } from '../../src/index.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeResult, newTaskId, type NewTask } from '@celerity/core';
+import { testNamespace } from '@celerity/testkit';
+import { createTaskStore, type RedisClient, type TaskStore } from '../../src/index.js';
+import { newTask, redisSetups } from './redis-setups.js';
 
-const log = createLogger({ service: 'test', level: 'silent' });
-
-function newTask(overrides: Partial<NewTask> = {}): NewTask {
-  return {
-    id: newTaskId(),
-    task: 'demo.echo',
-    queue: 'default',
-    priority: 5,
-    input: { a: 1 },
-    max_retries: 3,
-    time_limit: null,
-    soft_time_limit: null,
-    retry_on_timeout: false,
-    trace_id: 'trace-1',
-    metadata: null,
-    callback_url: null,
-    eta: null,
-    ...overrides,
-  };
-}
-
-/**
- * Every test runs twice: on the single Redis the other tests share (REDIS_URL) and on a Redis Cluster
- * of three masters that this file starts from the local redis-server binary and removes afterwards.
- */
-interface Setup {
-  connect(): RedisClient;
-  cleanup(ns: string): Promise<void>;
-}
-
-let cluster: RedisClusterUnderTest | undefined;
-const SETUPS: [string, Setup][] = [
-  ['single Redis', { connect: () => createRedis({ url: testRedisUrl(), log, failFast: true, name: 'test' }), cleanup: (ns) => cleanupNamespace(ns) }],
-  [
-    'Redis Cluster, 3 masters',
-    {
-      connect: () => createRedis({ url: 'redis://', clusterNodes: cluster!.nodes, log, failFast: true, name: 'test' }),
-      cleanup: async () => undefined, // the whole cluster is removed after the file
-    },
-  ],
-];
-
-beforeAll(async () => {
-  cluster = await startRedisCluster(3);
-}, 60_000);
-afterAll(async () => {
-  await cluster?.stop();
-});
+const SETUPS = redisSetups();
 
 describe.each(SETUPS)('task store (%s)', (_name, setup) => {
   let ns: string;
