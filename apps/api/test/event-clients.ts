@@ -169,3 +169,25 @@ export async function openWs(url: string, headers: Record<string, string> = {}):
       }),
   };
 }
+
+/** Opens SSE and WebSocket clients and closes them all at once (call closeAll() in afterEach). */
+export function eventClients() {
+  const open: (SseClient | WsClient)[] = [];
+  return {
+    async sse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+      const client = await openSse(url, headers);
+      open.push(client);
+      return client;
+    },
+    async ws(url: string, headers: Record<string, string> = {}): Promise<WsClient> {
+      const client = await openWs(url, headers);
+      open.push(client);
+      return client;
+    },
+    /** the clients opened so far, oldest first */
+    opened: (): readonly (SseClient | WsClient)[] => open,
+    async closeAll(): Promise<void> {
+      for (const client of open.splice(0)) await client.close();
+    },
+  };
+}

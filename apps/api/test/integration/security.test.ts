@@ -8,14 +8,15 @@ import type { Producer } from '@celerity/producer';
 import { createRedis, createTaskStore } from '@celerity/store';
 import { buildApp } from '../../src/app.js';
 import { createCredentials } from '../../src/credentials.js';
-import { openSse, openWs, type SseClient, type WsClient } from '../event-clients.js';
+import { eventClients, openWs } from '../event-clients.js';
 import { startApiHarness, type ApiHarness } from '../harness.js';
 
 /** Abuse cases (issue 9): each test fails without the limit or check it names. */
 let h: ApiHarness | undefined;
-const clients: (SseClient | WsClient)[] = [];
+const clients = eventClients();
+const { sse, ws } = clients;
 afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
+  await clients.closeAll();
   await h?.close();
   h = undefined;
 });
@@ -23,16 +24,6 @@ afterEach(async () => {
 async function listen(env: Record<string, string>, options: Parameters<typeof startApiHarness>[1] = {}): Promise<string> {
   h = await startApiHarness(env, options);
   return h.app.listen({ port: 0, host: '127.0.0.1' });
-}
-async function sse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
-  const client = await openSse(url, headers);
-  clients.push(client);
-  return client;
-}
-async function ws(url: string, headers: Record<string, string> = {}): Promise<WsClient> {
-  const client = await openWs(url, headers);
-  clients.push(client);
-  return client;
 }
 const wsUrl = (base: string, query = '') => `${base.replace(/^http/, 'ws')}/tasks/events/ws${query}`;
 async function newTask(harness: ApiHarness, headers: Record<string, string>): Promise<string> {
@@ -99,7 +90,7 @@ describe('live streams', () => {
     const token = await watchToken(h!, [id], 60, key);
     expect((await sse(`${base}/tasks/${id}/events?access_token=${token}`)).status).toBe(200);
     // a closed stream gives its slot back
-    await clients[0]!.close();
+    await clients.opened()[0]!.close();
     await expect.poll(async () => (await sse(`${base}/tasks/${id}/events`, key)).status).toBe(200);
   });
 
@@ -157,7 +148,7 @@ describe('live streams', () => {
     expect(await Promise.race([byKept.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('open'), 300))])).toBe('open');
     expect((await h!.app.inject({ method: 'GET', url: `/tasks/${id}`, headers: { 'x-api-key': 'old' } })).statusCode).toBe(401);
     expect((await h!.app.inject({ method: 'GET', url: `/tasks/${id}`, headers: { 'x-api-key': 'new' } })).statusCode).toBe(200);
-    await expect(openSse(`${base}/tasks/${id}/events?access_token=${token}`).then((c) => (clients.push(c), c.status))).resolves.toBe(401);
+    await expect(sse(`${base}/tasks/${id}/events?access_token=${token}`).then((c) => c.status)).resolves.toBe(401);
   });
 });
 

@@ -2,13 +2,14 @@ import { connect } from 'node:net';
 import { encodeResult } from '@celerity/core';
 import { waitFor } from '@celerity/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSse, openWs, type SseClient, type WsClient } from '../event-clients.js';
+import { eventClients, openWs } from '../event-clients.js';
 import { startApiHarness, type ApiHarness } from '../harness.js';
 
 let h: ApiHarness | undefined;
-const clients: (SseClient | WsClient)[] = [];
+const clients = eventClients();
+const { sse, ws } = clients;
 afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
+  await clients.closeAll();
   await h?.close();
   h = undefined;
 });
@@ -47,17 +48,6 @@ async function submit(harness: ApiHarness, headers: Record<string, string> = {})
   return res.json().id;
 }
 
-async function sse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
-  const client = await openSse(url, headers);
-  clients.push(client);
-  return client;
-}
-
-async function ws(url: string, headers: Record<string, string> = {}): Promise<WsClient> {
-  const client = await openWs(url, headers);
-  clients.push(client);
-  return client;
-}
 
 const succeed = (harness: ApiHarness, id: string, value: unknown) => harness.store.finish(id, { status: 'succeeded', resultGzip: encodeResult(value) });
 
