@@ -52,6 +52,11 @@ export interface ProducerDeps {
   allowPrivateCallbacks: boolean;
   /** the ports and resolver of the callback_url check (default: 80/443, the process-wide resolver) */
   callbackUrls?: { allowedPorts?: readonly number[]; resolve?: ResolveHost };
+  /**
+   * How long after its record is written a task's publish must be confirmed; past that, should this
+   * process have died in between, the workers' dispatcher publishes it. Longer than a publish may take.
+   */
+  publishGraceMs: number;
 }
 
 /** Tasks of one batch checked at once: a batch cannot take every DNS slot of the process. */
@@ -116,6 +121,8 @@ export function createProducerFromConfig(config: Readonly<Config>, deps: {
     jobs: createJobRegistry(config.jobsRoot),
     router: createRouter(config.file.queues, config.file.routes),
     defaults: { maxRetries: config.TASK_MAX_RETRIES, timeLimitSeconds: config.TASK_TIME_LIMIT },
+    // a publish fails after PUBLISH_TIMEOUT_MS, and its record is then removed: twice that is past any live publish
+    publishGraceMs: 2 * config.PUBLISH_TIMEOUT_MS,
     allowPrivateCallbacks: config.WEBHOOK_ALLOW_PRIVATE,
     callbackUrls: {
       allowedPorts: config.WEBHOOK_ALLOWED_PORTS,
@@ -132,7 +139,9 @@ export function createProducerFromConfig(config: Readonly<Config>, deps: {
 /**
  * The one way a task enters the system (API and beat alike): check it, write the record, then
  * publish with confirms. A task counts as accepted only once every step has succeeded; if the
- * publish fails its record is removed and the error (503-class) goes back to the caller.
+ * publish fails its record is removed and the error (503-class) goes back to the caller. A record
+ * is written with a deadline in the scheduled set, cleared once its publish is confirmed: if this
+ * process dies between the two steps, the workers' dispatcher publishes the task at the deadline.
  */
 export function createProducer(deps: ProducerDeps) {
   async function prepare(request: SubmitRequest, traceId: string, taskId = newTaskId()): Promise<NewTask> {
@@ -177,11 +186,17 @@ export function createProducer(deps: ProducerDeps) {
     };
   }
 
+  async function createRecords(tasks: NewTask[]): Promise<{ record: TaskRecord; publishByMs: number }[]> {
+    const publishByMs = Date.now() + deps.publishGraceMs;
+    const records = await deps.store.createRecords(tasks, { publishByMs });
+    return records.map((record) => ({ record, publishByMs }));
+  }
   // single submissions that arrive in the same turn share one Redis transaction
-  const createOne = createTickBatcher((tasks: NewTask[]) => deps.store.createRecords(tasks));
+  const createOne = createTickBatcher(createRecords);
 
   async function accept(tasks: NewTask[]): Promise<TaskRecord[]> {
-    const records = tasks.length === 1 ? [await createOne(tasks[0]!)] : await deps.store.createRecords(tasks);
+    const created = tasks.length === 1 ? [await createOne(tasks[0]!)] : await createRecords(tasks);
+    const records = created.map((c) => c.record);
     // a task with an eta waits in Redis as `scheduled`; the worker's dispatcher publishes it when due
     const now = tasks.filter((t) => t.eta === null);
     try {
@@ -194,6 +209,12 @@ export function createProducer(deps: ProducerDeps) {
       });
       throw err;
     }
+    // Confirmed: the dispatcher need not publish them (not awaited: the caller's answer does not wait
+    // on it). Should this fail, the dispatcher publishes them once more at the deadline, and the
+    // duplicate delivery is skipped by the start script (the task is running or finished by then).
+    void deps.store.publishedNow(now.map((t) => t.id), created[0]!.publishByMs).catch((err: unknown) => {
+      deps.log.warn({ err, task_ids: now.map((t) => t.id) }, 'published tasks not cleared from the scheduled set; they will be published once more');
+    });
     for (const t of tasks) deps.log.info({ task_id: t.id, trace_id: t.trace_id, task: t.task, queue: t.queue, priority: t.priority }, 'task accepted');
     return records;
   }

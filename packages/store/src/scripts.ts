@@ -97,7 +97,8 @@ function callersOf(call: Call) {
     claimDue: (a: { scheduled: string; nowMs: number; leaseUntilMs: number; limit: number; taskPrefix: string; nowIso: string }) =>
       call('claim-due', [a.scheduled], [a.nowMs, a.leaseUntilMs, a.limit, a.taskPrefix, a.nowIso]) as Promise<string[]>,
 
-    releaseDue: (a: { scheduled: string; leaseUntilMs: number; ids: readonly string[] }) => call('release-due', [a.scheduled], [a.leaseUntilMs, ...a.ids]) as Promise<number>,
+    releaseDue: (a: { scheduled: string; entries: readonly { id: string; score: number }[] }) =>
+      call('release-due', [a.scheduled], a.entries.flatMap((e) => [e.id, e.score])) as Promise<number>,
 
     readEvents: (a: { events: string; after: string; count: number }) => call('read-events', [a.events], [a.after, a.count]) as Promise<string[]>,
 

@@ -135,6 +135,12 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     }),
   );
 
+  // confirms of one turn's publishes (the producer's, each with its own deadline) share a script call
+  const releaseBatch = createTickBatcher(async (entries: { id: string; score: number }[]) => {
+    await scripts.releaseDue({ scheduled: keys.scheduled, entries });
+    return entries.map(() => undefined);
+  });
+
   return {
     keys,
     /** status and progress events of tasks, for watchers */
@@ -146,9 +152,14 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     /** the beat's schedules and the claims of their fire times */
     schedules: createScheduleStore(client, keys, ttl),
 
-    /** Writes new records in one transaction (single or batch); the index makes them listable. */
-    async createRecords(tasks: readonly NewTask[], createdAt = new Date()): Promise<TaskRecord[]> {
-      const at = createdAt.toISOString();
+    /**
+     * Writes new records in one transaction (single or batch); the index makes them listable. With
+     * `publishByMs`, each task without an eta also waits in the scheduled set until then, as `pending`:
+     * should the caller die before its publish is confirmed (publishedNow), the scheduled-task
+     * dispatcher publishes it at that time, so no record stays `pending` without a message.
+     */
+    async createRecords(tasks: readonly NewTask[], options: { createdAt?: Date; publishByMs?: number } = {}): Promise<TaskRecord[]> {
+      const at = (options.createdAt ?? new Date()).toISOString();
       const multi = redis.multi();
       for (const t of tasks) {
         multi.hset(keys.task(t.id), {
@@ -172,6 +183,7 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
         });
         if (t.schedule) multi.zadd(keys.scheduleTasks(t.schedule.name), 0, t.id);
         if (t.eta) multi.zadd(keys.scheduled, t.eta.getTime(), t.id);
+        else if (options.publishByMs !== undefined) multi.zadd(keys.scheduled, options.publishByMs, t.id);
       }
       multi.zadd(keys.index, ...tasks.flatMap((t) => [0, t.id]));
       await guard(multi.exec());
@@ -286,7 +298,12 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
 
     /** Forgets claimed tasks once their messages are confirmed (unless rescheduled meanwhile). */
     async releaseDue(ids: readonly string[], leaseUntilMs: number): Promise<void> {
-      if (ids.length > 0) await guard(scripts.releaseDue({ scheduled: keys.scheduled, leaseUntilMs, ids }));
+      if (ids.length > 0) await guard(scripts.releaseDue({ scheduled: keys.scheduled, entries: ids.map((id) => ({ id, score: leaseUntilMs })) }));
+    },
+
+    /** The publish of a task written with `publishByMs` is confirmed: the dispatcher need not publish it (unless rescheduled meanwhile). */
+    async publishedNow(ids: readonly string[], publishByMs: number): Promise<void> {
+      await guard(Promise.all(ids.map((id) => releaseBatch({ id, score: publishByMs }))));
     },
 
     /**

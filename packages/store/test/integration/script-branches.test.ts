@@ -206,6 +206,37 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
     });
   });
 
+  describe('records written before their publish (createRecords publishByMs, publishedNow)', () => {
+    it('wait in the scheduled set as pending until the deadline; claimed then if their publish was never confirmed', async () => {
+      const now = Date.now();
+      const [orphan, confirmed, withEta] = await store.createRecords([newTask(), newTask(), newTask({ eta: new Date(now + 60_000) })], { publishByMs: now + 2_000 });
+      expect(await store.get(orphan!.id)).toMatchObject({ status: 'pending' });
+      expect(await scheduledScore(orphan!.id)).toBe(String(now + 2_000));
+      expect(await scheduledScore(withEta!.id)).toBe(String(now + 60_000)); // its own eta, not the deadline
+      await store.publishedNow([confirmed!.id], now + 2_000);
+      expect(await scheduledScore(confirmed!.id)).toBeNull();
+
+      expect((await store.claimDue(10, 5_000, now + 1_999)).tasks).toEqual([]);
+      expect((await store.claimDue(10, 5_000, now + 2_000)).tasks.map((d) => d.id)).toEqual([orphan!.id]);
+      expect(await store.get(orphan!.id)).toMatchObject({ status: 'pending' });
+    });
+
+    it('a confirm that comes after the task was rescheduled (a fast retry) leaves the new entry alone', async () => {
+      const now = Date.now();
+      const [t] = await store.createRecords([newTask()], { publishByMs: now + 2_000 });
+      await store.start(t!.id, 'w1', false);
+      const eta = new Date(now + 30_000);
+      await store.retry(t!.id, eta, FAILED);
+      await store.publishedNow([t!.id], now + 2_000);
+      expect(await scheduledScore(t!.id)).toBe(String(eta.getTime()));
+    });
+
+    it('without publishByMs (records written by other means) no entry is made', async () => {
+      const [t] = await store.createRecords([newTask()]);
+      expect(await scheduledScore(t!.id)).toBeNull();
+    });
+  });
+
   describe('reap-leases.lua', () => {
     it('reschedules a running task whose lease ran out while attempts remain, and fails and dead-letters it when none do', async () => {
       const [orphan, poison] = await store.createRecords([newTask({ max_retries: 1 }), newTask({ max_retries: 1, callback_url: 'https://example.com/hook' })]);
