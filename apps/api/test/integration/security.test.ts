@@ -3,11 +3,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '@celerity/core';
+import { createLogger, createRouter } from '@celerity/core';
+import { cleanupNamespace, testConfig, testNamespace } from '@celerity/testkit';
 import type { Producer } from '@celerity/producer';
 import { createRedis, createTaskStore } from '@celerity/store';
 import { buildApp } from '../../src/app.js';
 import { createCredentials } from '../../src/credentials.js';
+import { startApi } from '../../src/server.js';
 import { eventClients, openWs } from '../event-clients.js';
 import { startApiHarness, type ApiHarness } from '../harness.js';
 
@@ -117,16 +119,41 @@ describe('live streams', () => {
   it('ends a stream when its watch token expires', async () => {
     const base = await listen({ API_KEYS: 'k1' });
     const id = await newTask(h!, key);
-    const token = await watchToken(h!, [id], 1, key);
+    // expiry is counted in whole seconds: a 2 s token lives between 1 and 2 s
+    const token = await watchToken(h!, [id], 2, key);
     const stream = await sse(`${base}/tasks/${id}/events?access_token=${token}`);
     expect(await stream.next()).toMatchObject({ event: 'state' });
-    expect(await stream.next(3_000)).toMatchObject({ event: 'error', data: { code: 'TOKEN_EXPIRED' } });
+    expect(await stream.next(4_000)).toMatchObject({ event: 'error', data: { code: 'TOKEN_EXPIRED' } });
     await stream.ended;
 
-    const socket = await ws(wsUrl(base, `?access_token=${await watchToken(h!, [id], 1, key)}`));
+    const socket = await ws(wsUrl(base, `?access_token=${await watchToken(h!, [id], 2, key)}`));
     const closed = new Promise<number>((resolve) => socket.socket.once('close', (code) => resolve(code)));
-    expect(await socket.next(3_000)).toMatchObject({ type: 'error', code: 'TOKEN_EXPIRED' });
+    expect(await socket.next(4_000)).toMatchObject({ type: 'error', code: 'TOKEN_EXPIRED' });
     expect(await closed).toBe(1008);
+  });
+
+  it('rotates keys from API_KEYS_FILE on SIGHUP, without a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'celerity-keys-'));
+    const file = join(dir, 'keys');
+    writeFileSync(file, 'old\nkept\n');
+    const ns = testNamespace();
+    const config = testConfig(ns, { API_KEYS_FILE: file });
+    const api = await startApi(config, createLogger({ service: 'test-api', level: 'silent' }));
+    try {
+      const status = (key: string) => fetch(`${api.url}/tasks?limit=1`, { headers: { 'x-api-key': key } }).then((r) => r.status);
+      expect([await status('old'), await status('kept'), await status('new')]).toEqual([200, 200, 401]);
+      writeFileSync(file, 'kept\nnew # added\n');
+      process.emit('SIGHUP', 'SIGHUP');
+      expect([await status('old'), await status('kept'), await status('new')]).toEqual([401, 200, 200]);
+      // a file left without a key changes nothing: the keys in force stay
+      writeFileSync(file, '# empty\n');
+      process.emit('SIGHUP', 'SIGHUP');
+      expect(await status('new')).toBe(200);
+    } finally {
+      await api.close();
+      await cleanupNamespace(ns, createRouter(config.file.queues, config.file.routes).queues.map((q) => q.name));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('closes the streams of a key rotated out, and of every watch token, when the keys are rotated', async () => {
@@ -231,10 +258,15 @@ describe('what the API refuses, and how', () => {
   it('refuses JSON nested deeper than BODY_MAX_DEPTH with 400 BODY_TOO_DEEP (4 100 deep was a 500)', async () => {
     h = await startApiHarness();
     const deep = (n: number) => `{"task":"demo.echo","input":${'['.repeat(n)}${']'.repeat(n)}}`;
-    const res = await h.app.inject({ method: 'POST', url: '/tasks', payload: deep(4_100), headers: { 'content-type': 'application/json' } });
-    expect(res.statusCode).toBe(400);
-    problemJson(res);
-    expect(res.json()).toMatchObject({ code: 'BODY_TOO_DEEP' });
+    for (const [depth, headers] of [
+      [4_100, { 'idempotency-key': 'deep' }],
+      [20_000, {}],
+    ] as const) {
+      const res = await h.app.inject({ method: 'POST', url: '/tasks', payload: deep(depth), headers: { 'content-type': 'application/json', ...headers } });
+      expect(res.statusCode).toBe(400);
+      problemJson(res);
+      expect(res.json()).toMatchObject({ code: 'BODY_TOO_DEEP' });
+    }
     expect((await h.app.inject({ method: 'POST', url: '/tasks', payload: deep(60), headers: { 'content-type': 'application/json' } })).statusCode).toBe(202);
     // brackets inside strings do not count
     const text = JSON.stringify({ task: 'demo.echo', input: '['.repeat(5_000) });
