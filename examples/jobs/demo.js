@@ -56,9 +56,14 @@ export async function fail(input) {
 
 /**
  * Burns CPU for `ms` milliseconds without ever looking at its signal: only terminate or the hard time limit stop it.
+ * Reports progress 0 "spinning" as it starts (and yields once, so the report leaves the thread), so a
+ * caller can tell it is running.
  * @param {{ ms?: number } | null} input
+ * @param {JobContext} ctx
  */
-export function busyLoop(input) {
+export async function busyLoop(input, ctx) {
+  ctx.progress(0, 'spinning');
+  await new Promise((resolve) => setTimeout(resolve, 20));
   const ms = input?.ms ?? 60_000;
   const until = Date.now() + ms;
   let spins = 0;

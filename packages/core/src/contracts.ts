@@ -57,6 +57,8 @@ export interface TaskRecord {
   metadata: Record<string, unknown> | null;
   callback: TaskCallback | null;
   worker: string | null;
+  /** cancelled while running, and its execution has not stopped yet (DELETE ?terminate=true kills it) */
+  stopping: boolean;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;

@@ -65,8 +65,8 @@ export class TaskNotFoundError extends AppError {
 }
 export class TaskAlreadyFinishedError extends AppError {
   readonly code = 'TASK_ALREADY_FINISHED';
-  constructor(readonly status: string) {
-    super(`task already finished with status ${status}`);
+  constructor(readonly status: string, hint?: string) {
+    super(`task already finished with status ${status}${hint ? `; ${hint}` : ''}`);
   }
 }
 /** The Idempotency-Key was used before with a different request, or that request is still being accepted. */

@@ -17,6 +17,8 @@ for i = 1, (#KEYS - 2) / 2 do
   if not current then
     out[i] = 'missing'
   elseif not allowed(current, from) then
+    -- cancelled while it ran: its execution has ended now, the record stops saying `stopping`
+    if current == 'cancelled' then redis.call('HDEL', task_key, 'stopping') end
     out[i] = current
   else
     if result ~= '' then redis.call('HSET', task_key, 'status', status, 'finished_at', at, 'result', result)

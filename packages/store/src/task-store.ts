@@ -30,7 +30,10 @@ export type StartResult =
 
 export type CancelResult =
   | { kind: 'cancelled'; previousStatus: TaskStatus; cancelledAt: string }
-  | { kind: 'finished'; status: TaskStatus }
+  /** cancelled before, its execution still running: now told to terminate */
+  | { kind: 'terminating'; cancelledAt: string }
+  /** `stopping`: cancelled, and its execution has not stopped yet (terminate=true kills it) */
+  | { kind: 'finished'; status: TaskStatus; stopping: boolean }
   | { kind: 'missing' };
 
 export interface FinalOutcome {
@@ -206,6 +209,7 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
         metadata: t.metadata,
         callback: t.callback_url ? newCallback(t.callback_url) : null,
         worker: null,
+        stopping: false,
         created_at: at,
         started_at: null,
         finished_at: null,
@@ -276,7 +280,8 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       const at = new Date().toISOString();
       const reply = await guard(scripts.cancel({ keys: taskKeys(id), callbacks: keys.callbacks, control: keys.control, id, at, ttl, terminate, from: FROM.cancelled }));
       if (reply[0] === 'missing') return { kind: 'missing' };
-      if (reply[0] === 'finished') return { kind: 'finished', status: reply[1] as TaskStatus };
+      if (reply[0] === 'terminating') return { kind: 'terminating', cancelledAt: reply[1]! };
+      if (reply[0] === 'finished') return { kind: 'finished', status: reply[1] as TaskStatus, stopping: reply[2] === '1' };
       return { kind: 'cancelled', previousStatus: reply[1] as TaskStatus, cancelledAt: at };
     },
 
@@ -452,6 +457,7 @@ function toRecord(f: Record<string, Buffer>): TaskRecord {
     metadata: json('metadata'),
     callback: json('callback'),
     worker: str('worker'),
+    stopping: str('stopping') === '1',
     created_at: str('created_at')!,
     started_at: str('started_at'),
     finished_at: str('finished_at'),

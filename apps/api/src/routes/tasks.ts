@@ -166,7 +166,11 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         assertTaskId(id);
         const outcome = await deps.store.cancel(id, request.query.terminate);
         if (outcome.kind === 'missing') throw new TaskNotFoundError(`no task ${id}`);
-        if (outcome.kind === 'finished') throw new TaskAlreadyFinishedError(outcome.status);
+        if (outcome.kind === 'finished') throw new TaskAlreadyFinishedError(outcome.status, outcome.stopping ? 'its execution is still stopping: DELETE with ?terminate=true kills it' : undefined);
+        if (outcome.kind === 'terminating') {
+          request.log.info({ task_id: id }, 'still-running cancelled task terminated');
+          return { id, status: 'cancelled' as const, previous_status: 'cancelled' as const, cancelled_at: outcome.cancelledAt, message: 'cancelled earlier; its execution was still running and is being killed' };
+        }
         request.log.info({ task_id: id, previous_status: outcome.previousStatus }, 'task cancelled');
         return {
           id,
@@ -177,7 +181,7 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             outcome.previousStatus === 'running'
               ? request.query.terminate
                 ? 'the running execution is being aborted and will be killed if it does not stop'
-                : "the running execution's signal is aborted"
+                : "the running execution's signal is aborted; the record says stopping: true until it has stopped (DELETE with ?terminate=true kills it)"
               : 'the task will not run',
         };
       },

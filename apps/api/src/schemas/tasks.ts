@@ -87,6 +87,7 @@ export const TaskRecordSchema = z
       })
       .nullable(),
     worker: z.string().nullable(),
+    stopping: z.boolean().describe('Cancelled while running, and its execution has not stopped yet: DELETE with ?terminate=true kills it'),
     created_at: z.string(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),

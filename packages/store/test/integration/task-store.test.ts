@@ -48,7 +48,7 @@ describe.each(SETUPS)('task store (%s)', (_name, setup) => {
     const [a, b] = await store.createRecords([newTask(), newTask()]);
     expect(await store.cancel(a!.id, false)).toMatchObject({ kind: 'cancelled', previousStatus: 'pending' });
     expect(await store.start(a!.id, 'w1', false)).toEqual({ kind: 'skip', status: 'cancelled' });
-    expect(await store.cancel(a!.id, false)).toEqual({ kind: 'finished', status: 'cancelled' });
+    expect(await store.cancel(a!.id, false)).toEqual({ kind: 'finished', status: 'cancelled', stopping: false });
 
     await store.start(b!.id, 'w1', false);
     await store.finish(b!.id, { status: 'failed', error: { type: 'Error', message: 'boom', retryable: true } });
