@@ -1,5 +1,7 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type RecoveringChannelModel } from 'amqplib';
-import { BrokerUnavailableError, connectOrExplain, type Config, type Logger, type QueueDefinition, type TaskMessage } from '@celerity/core';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs, BrokerUnavailableError, connectOrExplain, type Backoff, type Config, type Logger, type QueueDefinition, type TaskMessage } from '@celerity/core';
 import { physicalQueueName, queueDeclarations } from './topology.js';
 
 export interface BrokerOptions {
@@ -56,6 +58,19 @@ export interface Broker {
   close(): Promise<void>;
 }
 
+/**
+ * A delivery whose handler threw (Redis answering LOADING or BUSY, say) is held for a backoff before
+ * it is requeued, so it cannot come back at broker speed: the delay's ceiling doubles with the
+ * failures of that message in this process (0.2 s, 0.4 s, … 10 s, jittered), and from the
+ * HANDLER_FAILURES_BEFORE_ALERT-th on each failure is logged as an error. The message itself is
+ * kept, never dead-lettered: a handler that throws meets a fault of the infrastructure (Redis
+ * LOADING, BUSY, down) or of the code, not of the task, and runs once that is mended.
+ */
+export const HANDLER_FAILURE_BACKOFF: Backoff = { baseMs: 200, maxMs: 10_000, floorMs: 100 };
+export const HANDLER_FAILURES_BEFORE_ALERT = 10;
+/** messages whose failures are remembered at most (the oldest forgotten first) */
+const FAILURES_REMEMBERED = 10_000;
+
 interface ConsumerRegistration {
   handler: DeliveryHandler;
   options: ConsumeOptions;
@@ -74,6 +89,10 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   let consumerTags: string[] = [];
   let currentModel: ChannelModel | undefined;
   let closing = false;
+  /** failures of the handler per message id (task id), since its last success in this process */
+  const handlerFailures = new Map<string, number>();
+  /** set while the publish channel's buffer is full: later publishes wait for its 'drain' */
+  let drained: Promise<unknown> | undefined;
 
   async function startConsuming(model: ChannelModel, registration: ConsumerRegistration): Promise<void> {
     const channel = await model.createChannel();
@@ -120,12 +139,23 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
         return true;
       },
     };
+    const messageKey = msg.properties.messageId ?? msg.content.toString('base64');
     let outcome: Outcome;
     try {
       outcome = await handler(delivery);
+      handlerFailures.delete(messageKey);
     } catch (err) {
-      // The handler owns its errors; reaching here is a bug or an infrastructure fault. Requeue so nothing is lost.
-      log.error({ err }, 'delivery handler threw; requeueing');
+      // The handler owns its errors; reaching here is a bug or an infrastructure fault. Requeue so
+      // nothing is lost, after a backoff (see HANDLER_FAILURE_BACKOFF).
+      const failures = (handlerFailures.get(messageKey) ?? 0) + 1;
+      handlerFailures.delete(messageKey); // re-inserted last: the map's order is oldest first
+      handlerFailures.set(messageKey, failures);
+      if (handlerFailures.size > FAILURES_REMEMBERED) handlerFailures.delete(handlerFailures.keys().next().value!);
+      const delayMs = backoffDelayMs(Math.min(failures, HANDLER_FAILURES_BEFORE_ALERT), HANDLER_FAILURE_BACKOFF);
+      const fields = { err, message_id: msg.properties.messageId, failures, delay_ms: delayMs };
+      if (failures >= HANDLER_FAILURES_BEFORE_ALERT) log.error(fields, 'delivery handler keeps failing; requeueing after the longest backoff');
+      else log.warn(fields, 'delivery handler threw; requeueing after a backoff');
+      await sleep(delayMs);
       outcome = { kind: 'requeue' };
     }
     if (settled) return;
@@ -166,13 +196,18 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   connection.on('unblocked', () => log.info('rabbitmq unblocked publishing'));
 
   return {
-    publish(queue, body, opts) {
+    async publish(queue, body, opts) {
+      // back-pressure: while the channel's buffer is full, wait for it to drain (within the timeout)
+      if (drained) {
+        const waited = await Promise.race([drained.then(() => true), sleep(publishTimeoutMs, false, { ref: false })]);
+        if (!waited) throw new BrokerUnavailableError(`RabbitMQ did not take more messages within ${publishTimeoutMs} ms`);
+      }
       const channel = publishChannel;
-      if (!channel) return Promise.reject(new BrokerUnavailableError('RabbitMQ is not connected'));
+      if (!channel) throw new BrokerUnavailableError('RabbitMQ is not connected');
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new BrokerUnavailableError(`RabbitMQ did not confirm within ${publishTimeoutMs} ms`)), publishTimeoutMs);
         try {
-          channel.publish(
+          const writable = channel.publish(
             '',
             physicalQueueName(namespace, queue),
             body,
@@ -190,6 +225,12 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
               else resolve();
             },
           );
+          if (!writable && !drained) {
+            // the message is buffered; later ones wait. A closed channel ends the wait too (they then fail fast).
+            drained = Promise.race([once(channel, 'drain'), once(channel, 'close')])
+              .catch(() => undefined)
+              .finally(() => (drained = undefined));
+          }
         } catch (err) {
           clearTimeout(timer);
           reject(new BrokerUnavailableError('RabbitMQ publish failed', { cause: err }));

@@ -13,3 +13,4 @@ export * from './connect-or-explain.js';
 export * from './result-codec.js';
 export * from './tick-batcher.js';
 export * from './schedule.js';
+export * from './backoff.js';

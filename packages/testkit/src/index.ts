@@ -5,5 +5,5 @@ export * from './services.js';
 export * from './wait.js';
 export * from './free-port.js';
 export { privateServices, type PrivateServiceControls } from './private-services-env.js';
-export type { PrivateServicesInfo } from './private-services.js';
+export { startPrivateRedis, type PrivateServicesInfo } from './private-services.js';
 export * from './redis-cluster.js';

@@ -104,6 +104,18 @@ interface LocalService {
   stop(): Promise<void>;
 }
 
+/** A redis-server of a test's own (free port, temporary directory), for a test that disturbs it; stop() removes it. */
+export async function startPrivateRedis(): Promise<LocalService> {
+  const dir = mkdtempSync(join(tmpdir(), 'celerity-redis-'));
+  try {
+    const redis = await startLocalRedis(dir);
+    return { url: redis.url, stop: () => redis.stop().finally(() => rmSync(dir, { recursive: true, force: true })) };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 async function startLocalRedis(dir: string): Promise<LocalService> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();

@@ -74,6 +74,32 @@ describe('broker (real RabbitMQ)', () => {
     await waitFor(async () => ((await broker.queueDepth('high_priority')) === 0 ? true : undefined), { what: 'empty queue' });
   });
 
+  it('backs off before requeueing a delivery whose handler threw, longer with each failure, and keeps the message', async () => {
+    await broker.publish('default', message(1), { priority: 5, messageId: 'flaky' });
+    const calls: number[] = [];
+    await broker.consume(
+      async () => {
+        calls.push(performance.now());
+        if (calls.length <= 4) throw new Error('Redis answered BUSY'); // as the store's guard would
+        return { kind: 'ack' };
+      },
+      { queues: ['default'], prefetch: 1 },
+    );
+    await waitFor(() => (calls.length === 5 ? true : undefined), { timeoutMs: 15_000, what: 'the fifth try' });
+    const gaps = calls.slice(1).map((t, i) => t - calls[i]!);
+    // never at broker speed: every try waits at least the floor (100 ms); without the backoff the gaps are ~1 ms
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(95);
+    await waitFor(async () => ((await broker.queueDepth('default')) === 0 ? true : undefined), { what: 'the ack' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(calls).toHaveLength(5); // acked once it worked: not delivered again
+  });
+
+  it('publishes through back-pressure (more at once than the channel buffers: the rest wait for drain): every message confirmed and queued', async () => {
+    // amqplib buffers 1 024 frames a channel; 3 000 publishes in one turn fill it
+    await Promise.all(Array.from({ length: 3_000 }, (_, i) => broker.publish('low_priority', message(i), { priority: 1, messageId: `m-${i}` })));
+    expect(await broker.queueDepth('low_priority')).toBe(3_000);
+  });
+
   it('fails a publish with BROKER_UNAVAILABLE once the connection is closed', async () => {
     await broker.close();
     await expect(broker.publish('default', message(1), { priority: 1, messageId: 'x' })).rejects.toMatchObject({ code: 'BROKER_UNAVAILABLE' });
