@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DeadLetterNotFoundError, DeadLetterNotRetryableError, MalformedDeadLetterIdError, type DeadLetter } from '@celerity/core';
 import type { SubmitRequest } from '@celerity/producer';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { boundedPage } from '../bounded-page.js';
 import type { ApiDeps } from '../deps.js';
 import { internalIdempotencyKey } from '../idempotency-keys.js';
 import { DeadLetterIdParams, DeadLetterListSchema, DeadLetterSchema, ListDeadLettersQuery, PurgeResultSchema } from '../schemas/dead-letters.js';
@@ -40,14 +41,16 @@ export function deadLetterRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           tags: ['dead letters'],
           summary: 'List dead letters, newest first',
           description:
-            'Tasks that ended failed (after their retries), timed_out or worker_lost (poison), and messages that could not be parsed. Kept until re-submitted or deleted.',
+            'Tasks that ended failed (after their retries), timed_out or worker_lost (poison), and messages that could not be parsed. Kept until re-submitted or deleted. A page ends early (with its next_cursor) rather than pass LIST_MAX_BYTES.',
           querystring: ListDeadLettersQuery,
           response: { 200: DeadLetterListSchema, ...problems(400, 401, 503) },
         },
       },
       async (request) => {
         if (request.query.cursor) assertDeadLetterId(request.query.cursor);
-        return deps.store.deadLetters.list(request.query);
+        const { items, next_cursor, total } = await deps.store.deadLetters.list(request.query);
+        // dead letters carry their task's input: a page ends before LIST_MAX_BYTES, as GET /tasks?view=full does
+        return { ...boundedPage(items, next_cursor, deps.config.LIST_MAX_BYTES), total };
       },
     );
 

@@ -1,6 +1,7 @@
 import { type TaskRecord, assertTaskId, BatchTooLargeError, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
+import { boundedPage } from '../bounded-page.js';
 import { clientIdempotencyKey } from '../idempotency-keys.js';
 import {
   BatchResultSchema,
@@ -20,19 +21,6 @@ import {
 function toSummary(record: TaskRecord): TaskSummary {
   const { input: _input, result: _result, metadata: _metadata, progress, ...rest } = record;
   return { ...rest, progress: progress ? { percent: progress.percent, message: progress.message } : null };
-}
-
-/**
- * Cuts a page before the item that would take its JSON past `maxBytes` (at least one item is kept),
- * and points next_cursor at the last item kept, so nothing is skipped.
- */
-function boundedPage<T extends { id: string }>(items: T[], nextCursor: string | null, maxBytes: number): { items: T[]; next_cursor: string | null } {
-  let bytes = 0;
-  for (const [i, item] of items.entries()) {
-    bytes += Buffer.byteLength(JSON.stringify(item));
-    if (bytes > maxBytes && i > 0) return { items: items.slice(0, i), next_cursor: items[i - 1]!.id };
-  }
-  return { items, next_cursor: nextCursor };
 }
 
 export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {

@@ -338,6 +338,31 @@ describe('what the API refuses, and how', () => {
     expect(pages).toBeGreaterThan(1);
   });
 
+  it('keeps a page of dead letters (which carry their inputs) under LIST_MAX_BYTES too', async () => {
+    h = await startApiHarness({ LIST_MAX_BYTES: '4096' });
+    const failed: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { id } = (await submit(h, { task: 'demo.echo', input: { blob: 'y'.repeat(1_500) } })).json() as { id: string };
+      await h.store.start(id, 'test-worker', false);
+      await h.store.finish(id, { status: 'failed', error: { type: 'Error', message: 'down', retryable: false } });
+      failed.push(id);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: { statusCode: number; body: string; json(): any } = await h.app.inject({ method: 'GET', url: `/dead-letters?limit=100${cursor ? `&cursor=${cursor}` : ''}` });
+      expect(page.statusCode).toBe(200);
+      expect(page.body.length).toBeLessThan(4_096 + 2_500);
+      expect(page.json().total).toBe(5);
+      seen.push(...page.json().items.map((d: { task_id: string }) => d.task_id));
+      cursor = page.json().next_cursor;
+      pages += 1;
+    } while (cursor && pages < 10);
+    expect(seen).toEqual([...failed].reverse());
+    expect(pages).toBeGreaterThan(1);
+  });
+
   it('answers every error as problem+json: unknown route, bad percent-encoding, over-long path segment', async () => {
     h = await startApiHarness();
     for (const [url, status, code] of [
