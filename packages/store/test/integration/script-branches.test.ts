@@ -279,8 +279,21 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       expect(await store.cancel(pending!.id, false)).toMatchObject({ kind: 'cancelled', previousStatus: 'pending' });
       expect(await store.cancel(scheduled!.id, false)).toMatchObject({ kind: 'cancelled', previousStatus: 'scheduled' });
       expect(await store.cancel(running!.id, true)).toMatchObject({ kind: 'cancelled', previousStatus: 'running' });
-      expect(await store.cancel(pending!.id, false)).toEqual({ kind: 'finished', status: 'cancelled' });
+      expect(await store.cancel(pending!.id, false)).toEqual({ kind: 'finished', status: 'cancelled', stopping: false });
       expect(await redis.ttl(store.keys.task(scheduled!.id))).toBeGreaterThan(0);
+    });
+
+    it('cancel of a running task: stopping until finish.lua stores that its execution ended; terminable meanwhile', async () => {
+      const [running] = await store.createRecords([newTask()]);
+      await store.start(running!.id, 'w1', false);
+      const cancelled = await store.cancel(running!.id, false);
+      expect(cancelled).toMatchObject({ kind: 'cancelled', previousStatus: 'running' });
+      expect(await store.get(running!.id)).toMatchObject({ status: 'cancelled', stopping: true });
+      expect(await store.cancel(running!.id, false)).toEqual({ kind: 'finished', status: 'cancelled', stopping: true });
+      expect(await store.cancel(running!.id, true)).toEqual({ kind: 'terminating', cancelledAt: (cancelled as { cancelledAt: string }).cancelledAt });
+      expect(await store.finish(running!.id, { status: 'succeeded', resultGzip: encodeResult('late') })).toBe('cancelled');
+      expect(await store.get(running!.id)).toMatchObject({ status: 'cancelled', stopping: false, result: null });
+      expect(await store.cancel(running!.id, true)).toEqual({ kind: 'finished', status: 'cancelled', stopping: false });
     });
 
     it('progress only on a running task; watch marks only an existing record', async () => {
