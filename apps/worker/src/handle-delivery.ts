@@ -116,8 +116,13 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
       deps.log.warn({ ...ids, status: claim.status }, 'duplicate delivery skipped');
       return { kind: 'ack' };
     }
-    phase = { name: 'running', attempt: claim.attempt };
     const log = lazyChild(deps.log, { ...ids, attempt: claim.attempt });
+    if (stopReason === 'cancelled' || stopReason === 'terminated') {
+      // cancelled while the claim was on its way: the record says cancelled, nothing to run
+      log.info('task cancelled before it started');
+      return { kind: 'ack' };
+    }
+    phase = { name: 'running', attempt: claim.attempt };
     const hardSeconds = claim.timeLimit ?? deps.limits.timeLimit;
     const leased = needsLease(hardSeconds, deps.ackTimeouts.consumerTimeoutMs);
     if (leased) lease = await holdLease(id, delivery, deps, log);
@@ -135,8 +140,8 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
       deps.pool.kill(id, claim.attempt);
     }, hardSeconds * 1000);
 
-    const abortedBy = stopReason === 'shutdown' ? 'shutdown' : stopReason ? 'cancelled' : undefined;
-    const result = await deps.pool.run({ taskId: id, task, traceId: trace_id, attempt: claim.attempt, input: claim.input, ...(abortedBy && { abortedBy }) });
+    // a shutdown that began during the claim: the task starts aborted and is handed back
+    const result = await deps.pool.run({ taskId: id, task, traceId: trace_id, attempt: claim.attempt, input: claim.input, ...(stopReason === 'shutdown' && { abortedBy: stopReason }) });
     clearTimeout(softTimer);
     clearTimeout(hardTimer);
     phase = { name: 'storing' };
