@@ -31,6 +31,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
 COPY packages/sdk/package.json packages/sdk/
+COPY packages/client/package.json packages/client/
 COPY packages/webhook/package.json packages/webhook/
 COPY packages/broker/package.json packages/broker/
 COPY packages/store/package.json packages/store/
@@ -45,8 +46,9 @@ RUN npm ci --no-audit --no-fund
 # Sources. .dockerignore keeps host node_modules/ and dist/ out of the context, so they cannot
 # overwrite what `npm ci` just installed. (examples/ is copied into the runtime stage directly:
 # `tsc -b` does not compile it, and editing a job then does not invalidate this build. openapi/ is
-# not needed either: the API renders /openapi.json itself.)
+# read by the build only, to generate @celerity/client's types: the API renders /openapi.json itself.)
 COPY tsconfig*.json ./
+COPY openapi ./openapi
 COPY packages ./packages
 COPY apps ./apps
 RUN npm run build
