@@ -6,7 +6,7 @@
  *
  * @typedef {import('@celerity/core').JobContext} JobContext
  */
-import { NonRetryableError } from '@celerity/core';
+import { NonRetryableError, RetryLaterError } from '@celerity/core';
 
 /**
  * Returns its input unchanged.
@@ -45,12 +45,14 @@ export async function sleep(input, ctx) {
 }
 
 /**
- * Always fails; `retryable: false` marks the error as one that retrying cannot fix.
- * @param {{ message?: string, retryable?: boolean } | null} input
+ * Always fails; `retryable: false` marks the error as one that retrying cannot fix, `retry_after_ms`
+ * asks for the next attempt after that long (RetryLaterError) instead of the backoff.
+ * @param {{ message?: string, retryable?: boolean, retry_after_ms?: number } | null} input
  */
 export async function fail(input) {
   const message = input?.message ?? 'this job always fails';
   if (input?.retryable === false) throw new NonRetryableError(message);
+  if (input?.retry_after_ms !== undefined) throw new RetryLaterError(message, input.retry_after_ms);
   throw new Error(message);
 }
 

@@ -1,7 +1,7 @@
-import { isFinished, type Logger, type TaskRecord } from '@celerity/core';
+import { backoffDelayMs, isFinished, type Logger, type TaskRecord } from '@celerity/core';
 import type { WebhookPayload, WebhookTaskStatus } from '@celerity/sdk';
 import type { TaskStore } from '@celerity/store';
-import { deliverWebhook, webhookRetryDelayMs } from '@celerity/webhook';
+import { deliverWebhook, webhookBackoff } from '@celerity/webhook';
 import { runPeriodically } from './periodic.js';
 
 export interface CallbackDispatcherOptions {
@@ -79,7 +79,7 @@ export function startCallbackDispatcher(options: CallbackDispatcherOptions): { c
       await store.callbacks.recordAttempt(id, { state: 'failed', lastStatus: attempt.status, lastError: attempt.error });
       log.error({ ...ids, attempts, status: attempt.status, error: attempt.error }, 'callback failed; giving up (POST /tasks/:id/callback/retry sends it again)');
     } else {
-      const delayMs = webhookRetryDelayMs(attempts, options.retryDelayMs.base, options.retryDelayMs.max);
+      const delayMs = backoffDelayMs(attempts, webhookBackoff(options.retryDelayMs));
       await store.callbacks.recordAttempt(id, { state: 'pending', lastStatus: attempt.status, lastError: attempt.error, nextAttemptAt: new Date(Date.now() + delayMs) });
       log.warn({ ...ids, attempts, status: attempt.status, error: attempt.error, retry_in_ms: Math.round(delayMs) }, 'callback not delivered; will retry');
     }

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { ErrorPayload } from '@celerity/core';
+import { WORKER_FAILURE, type ErrorPayload } from '@celerity/core';
 import { executionKey, type AbortReason, type ExecutionRequest, type ExecutionResult, type FromThread, type ProgressUpdate, type ThreadData, type ToThread } from './execution-protocol.js';
 
 export interface ExecutionPoolOptions {
@@ -51,7 +51,7 @@ interface ExecutionThread {
   online: Promise<void>;
 }
 
-const interruption = (why: string): ErrorPayload => ({ type: 'EXECUTION_INTERRUPTED', message: why, retryable: true });
+const interruption = (why: string): ErrorPayload => ({ type: WORKER_FAILURE.EXECUTION_INTERRUPTED, message: why, retryable: true });
 
 /**
  * Execution threads (node:worker_threads), each running several executions at once. Hand-rolled
@@ -101,8 +101,8 @@ export function createExecutionPool(options: ExecutionPoolOptions): ExecutionPoo
       dispatchWaiting();
     });
     // a thread that dies on its own (a job crashed it): its executions failed; a new thread takes over
-    worker.on('error', (err) => endThread(thread, { ok: false, error: { type: 'EXECUTION_THREAD_CRASHED', message: `the execution thread crashed: ${err.message}`, retryable: true } }, 'crashed'));
-    worker.on('exit', () => endThread(thread, { ok: false, error: { type: 'EXECUTION_THREAD_CRASHED', message: 'the execution thread exited', retryable: true } }, 'crashed'));
+    worker.on('error', (err) => endThread(thread, { ok: false, error: { type: WORKER_FAILURE.EXECUTION_THREAD_CRASHED, message: `the execution thread crashed: ${err.message}`, retryable: true } }, 'crashed'));
+    worker.on('exit', () => endThread(thread, { ok: false, error: { type: WORKER_FAILURE.EXECUTION_THREAD_CRASHED, message: 'the execution thread exited', retryable: true } }, 'crashed'));
     threads.add(thread);
     return thread;
   }

@@ -1,5 +1,5 @@
 import type { Delivery, Outcome } from '@celerity/broker';
-import { TaskMessage, toErrorPayload, type Logger } from '@celerity/core';
+import { TaskMessage, toErrorPayload, WORKER_FAILURE, type Logger } from '@celerity/core';
 import type { FinalOutcome, TaskStore } from '@celerity/store';
 import type { ExecutionPool } from './execution-pool.js';
 import type { PrioritySlots } from './priority-slots.js';
@@ -73,7 +73,7 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
   if (!parsed) {
     // kept as a dead letter before the ack; if Redis is down the handler throws and the message is requeued
     const deadLetterId = await deps.store.deadLetters.addMessage(delivery.queue, delivery.body, {
-      type: 'MALFORMED_MESSAGE',
+      type: WORKER_FAILURE.MALFORMED_MESSAGE,
       message: 'the message is not a task: expected JSON {id, task, trace_id}',
       retryable: false,
     });
@@ -222,11 +222,11 @@ function decideOutcome(
   timing: { softExpired: boolean; hardExpired: boolean; hardSeconds: number; softSeconds: number },
 ): FinalOutcome {
   if (timing.hardExpired) {
-    return { status: 'timed_out', error: { type: 'TIME_LIMIT_EXCEEDED', message: `killed after the hard time limit of ${timing.hardSeconds} s`, retryable: false } };
+    return { status: 'timed_out', error: { type: WORKER_FAILURE.TIME_LIMIT_EXCEEDED, message: `killed after the hard time limit of ${timing.hardSeconds} s`, retryable: false } };
   }
   if (result.ok) return { status: 'succeeded', resultGzip: result.resultGzip };
   if (timing.softExpired) {
-    return { status: 'timed_out', error: { type: 'SOFT_TIME_LIMIT_EXCEEDED', message: `stopped after the soft time limit of ${timing.softSeconds} s: ${result.error.message}`, retryable: false } };
+    return { status: 'timed_out', error: { type: WORKER_FAILURE.SOFT_TIME_LIMIT_EXCEEDED, message: `stopped after the soft time limit of ${timing.softSeconds} s: ${result.error.message}`, retryable: false } };
   }
   return { status: 'failed', error: result.error };
 }

@@ -138,16 +138,56 @@ export class ConfigError extends AppError {
   readonly code = 'CONFIG_INVALID';
 }
 
+/**
+ * How a task's attempt can fail, as the `type` of the error on its record (part of the contract).
+ * A job steers its retries by what it throws: NonRetryableError (fail now), RetryLaterError (retry
+ * after the delay it gives, if attempts remain), anything else (retried with backoff until
+ * max_retries). The worker's own failures have the codes in WORKER_FAILURE.
+ */
+
 /** Thrown by job code: fail the task now, do not retry. */
 export class NonRetryableError extends AppError {
   readonly code: string = 'JOB_NON_RETRYABLE';
 }
+
+/** Thrown by job code: retry after `delayMs` (not the backoff), if the task has attempts left. */
+export class RetryLaterError extends AppError {
+  readonly code = 'JOB_RETRY_LATER';
+  override readonly retryable = true;
+  constructor(
+    message: string,
+    readonly delayMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    if (!Number.isFinite(delayMs) || delayMs < 0) throw new RangeError(`RetryLaterError needs a delay in ms >= 0, got ${delayMs}`);
+  }
+}
+
+/** Failures the worker itself records, by code (the error `type` on the record and its events). */
+export const WORKER_FAILURE = {
+  /** killed at its hard time limit */
+  TIME_LIMIT_EXCEEDED: 'TIME_LIMIT_EXCEEDED',
+  /** its signal was aborted at the soft time limit and the job gave up */
+  SOFT_TIME_LIMIT_EXCEEDED: 'SOFT_TIME_LIMIT_EXCEEDED',
+  /** its worker died (or stopped renewing its lease) on every attempt: a poison task */
+  WORKER_LOST: 'WORKER_LOST',
+  /** a message that is not a task (dead-lettered, never run) */
+  MALFORMED_MESSAGE: 'MALFORMED_MESSAGE',
+  /** its execution thread was killed for a neighbour (hard limit, terminate): handed back, not counted */
+  EXECUTION_INTERRUPTED: 'EXECUTION_INTERRUPTED',
+  /** its execution thread crashed or exited under it */
+  EXECUTION_THREAD_CRASHED: 'EXECUTION_THREAD_CRASHED',
+} as const;
+export type WorkerFailureCode = (typeof WORKER_FAILURE)[keyof typeof WORKER_FAILURE];
 
 /** The wire shape of an error stored on a task record. */
 export interface ErrorPayload {
   type: string;
   message: string;
   retryable: boolean;
+  /** set from a RetryLaterError: the delay the job asked for before its next attempt */
+  retry_delay_ms?: number;
   /**
    * Where a job threw (as Celery keeps a traceback): the stack, at most STACK_MAX_FRAMES frames and
    * STACK_MAX_CHARS characters, with paths under JOBS_ROOT made relative. Only for errors thrown
@@ -165,10 +205,14 @@ export function toErrorPayload(err: unknown, options: { jobsRoot?: string } = {}
     const code = (err as { code?: unknown }).code;
     const retryable = (err as { retryable?: unknown }).retryable;
     const stack = options.jobsRoot !== undefined ? jobStack(err, options.jobsRoot) : undefined;
+    // by code, not instanceof: a job module may load its own copy of @celerity/core
+    const delayMs = (err as { delayMs?: unknown }).delayMs;
+    const retryDelayMs = code === 'JOB_RETRY_LATER' && typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs >= 0 ? Math.round(delayMs) : undefined;
     return {
       type: typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code) ? code : err.name || 'Error',
       message: err.message,
       retryable: typeof retryable === 'boolean' ? retryable : true,
+      ...(retryDelayMs !== undefined && { retry_delay_ms: retryDelayMs }),
       ...(stack !== undefined && { stack }),
     };
   }

@@ -12,7 +12,7 @@ end
 
 -- A running task whose worker died once too often (poison): failed, WORKER_LOST, dead-lettered.
 local function lose(task_key, events_key, callbacks_key, dead_letters, used, how, at, ttl)
-  local err = cjson.encode({type = 'WORKER_LOST', message = 'the worker running this task ' .. how .. ' ' .. used .. ' time(s); not retried further', retryable = false})
+  local err = cjson.encode({type = '{{WORKER_LOST}}', message = 'the worker running this task ' .. how .. ' ' .. used .. ' time(s); not retried further', retryable = false})
   redis.call('HSET', task_key, 'status', 'failed', 'finished_at', at, 'error', err)
   finalize(task_key, events_key, callbacks_key, 'failed', at, ttl)
   dead_letter(task_key, dead_letters, 'worker_lost', err, at)

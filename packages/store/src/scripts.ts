@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { WORKER_FAILURE } from '@celerity/core';
 import type { RedisClient } from './redis.js';
 
 /**
@@ -23,7 +24,8 @@ export function loadLua(name: string, included = new Set<string>()): string {
       included.add(fragment);
       return loadLua(fragment, included);
     })
-    .replaceAll('{{EVENTS_KEPT}}', String(EVENTS_KEPT));
+    .replaceAll('{{EVENTS_KEPT}}', String(EVENTS_KEPT))
+    .replaceAll('{{WORKER_LOST}}', WORKER_FAILURE.WORKER_LOST);
 }
 
 const SCRIPT_FILES = [

@@ -53,6 +53,7 @@ export const ErrorSchema = z.object({
   type: z.string(),
   message: z.string(),
   retryable: z.boolean(),
+  retry_delay_ms: z.number().int().nonnegative().optional().describe('the delay the job asked for before its next attempt (it threw RetryLaterError)'),
   stack: z
     .string()
     .optional()

@@ -239,6 +239,19 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     expect(h.logLines.filter((l) => l.task_id === flaky.id && l.msg === 'task failed; retry scheduled')).toHaveLength(2);
   });
 
+  it('retries after the delay a job asked for (RetryLaterError), not the backoff, and only while attempts remain', async () => {
+    h = await startWorkerHarness({ TASK_RETRY_DELAY: '60', TASK_RETRY_DELAY_MAX: '600' }); // the backoff would wait a minute
+    await h.startWorker({ concurrency: 1 });
+    const later = await h.submit({ task: 'demo.fail', input: { message: 'rate limited', retry_after_ms: 400 }, max_retries: 1 });
+    const waiting = await h.waitForStatus(later.id, ['scheduled']);
+    expect(waiting.error).toMatchObject({ type: 'JOB_RETRY_LATER', retryable: true, retry_delay_ms: 400 });
+    const delay = Date.parse(waiting.eta!) - Date.parse(waiting.started_at!);
+    expect(delay).toBeGreaterThanOrEqual(400);
+    expect(delay).toBeLessThan(2_000);
+    const failed = await h.waitForStatus(later.id, ['failed'], 5_000);
+    expect(failed).toMatchObject({ attempts: 2, error: { type: 'JOB_RETRY_LATER' } });
+  });
+
   it('holds a countdown task as scheduled, out of the queue, and starts it within about a second of its eta', async () => {
     h = await startWorkerHarness();
     await h.startWorker({ concurrency: 1 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RetryLaterError, toErrorPayload } from '@celerity/core';
 import { decideRetry } from '../../src/retry-policy.js';
 
 const policy = { baseDelayMs: 1_000, maxDelayMs: 10_000 };
@@ -22,5 +23,11 @@ describe('decideRetry', () => {
     expect(decideRetry(retryable, 3, 9, policy, () => 1)).toEqual({ kind: 'retry', delayMs: 4_000 });
     expect(decideRetry(retryable, 3, 9, policy, () => 0.5)).toEqual({ kind: 'retry', delayMs: 2_500 });
     expect(decideRetry(retryable, 8, 9, policy, () => 1)).toEqual({ kind: 'retry', delayMs: 10_000 });
+  });
+
+  it('takes the delay a RetryLaterError asked for, beyond the maximum too, but only while attempts remain', () => {
+    const later = toErrorPayload(new RetryLaterError('rate limited', 90_000));
+    expect(decideRetry(later, 1, 3, policy, () => 0)).toEqual({ kind: 'retry', delayMs: 90_000 });
+    expect(decideRetry(later, 4, 3, policy)).toEqual({ kind: 'fail' });
   });
 });

@@ -5,6 +5,7 @@ import {
   NonRetryableError,
   TaskAlreadyFinishedError,
   toErrorPayload,
+  RetryLaterError,
 } from '../../src/errors.js';
 
 describe('toErrorPayload', () => {
@@ -15,6 +16,10 @@ describe('toErrorPayload', () => {
 
   it('uses the code and retryable flag of AppError subclasses', () => {
     expect(toErrorPayload(new NonRetryableError('give up'))).toEqual({ type: 'JOB_NON_RETRYABLE', message: 'give up', retryable: false });
+    expect(toErrorPayload(new RetryLaterError('rate limited', 1_500))).toEqual({ type: 'JOB_RETRY_LATER', message: 'rate limited', retryable: true, retry_delay_ms: 1_500 });
+    // matched by code: a job module's own copy of @celerity/core throws the same
+    expect(toErrorPayload(Object.assign(new Error('later'), { code: 'JOB_RETRY_LATER', retryable: true, delayMs: 20 }))).toMatchObject({ retry_delay_ms: 20 });
+    expect(() => new RetryLaterError('no', -1)).toThrow(RangeError);
     expect(toErrorPayload(new BrokerUnavailableError('down'))).toEqual({ type: 'BROKER_UNAVAILABLE', message: 'down', retryable: true });
     expect(toErrorPayload(new InvalidTaskNameError('bad name', 'task'))).toEqual({ type: 'INVALID_TASK_NAME', message: 'bad name', retryable: false });
     expect(toErrorPayload(new TaskAlreadyFinishedError('succeeded'))).toEqual({
