@@ -771,7 +771,7 @@ export interface paths {
         };
         /**
          * List dead letters, newest first
-         * @description Tasks that ended failed (after their retries), timed_out or worker_lost (poison), and messages that could not be parsed. Kept until re-submitted or deleted.
+         * @description Tasks that ended failed (after their retries), timed_out or worker_lost (poison), and messages that could not be parsed. Kept until re-submitted or deleted. A page ends early (with its next_cursor) rather than pass LIST_MAX_BYTES.
          */
         get: {
             parameters: {
@@ -1696,6 +1696,8 @@ export interface components {
                 type: string;
                 message: string;
                 retryable: boolean;
+                /** @description the delay the job asked for before its next attempt (it threw RetryLaterError) */
+                retry_delay_ms?: number;
                 /** @description where the job threw: its stack trace, at most 20 frames and 4 000 characters, with paths under JOBS_ROOT relative */
                 stack?: string;
             } | null;
@@ -1753,6 +1755,8 @@ export interface components {
                 type: string;
                 message: string;
                 retryable: boolean;
+                /** @description the delay the job asked for before its next attempt (it threw RetryLaterError) */
+                retry_delay_ms?: number;
                 /** @description where the job threw: its stack trace, at most 20 frames and 4 000 characters, with paths under JOBS_ROOT relative */
                 stack?: string;
             } | null;
@@ -1846,6 +1850,8 @@ export interface components {
                 type: string;
                 message: string;
                 retryable: boolean;
+                /** @description the delay the job asked for before its next attempt (it threw RetryLaterError) */
+                retry_delay_ms?: number;
                 /** @description where the job threw: its stack trace, at most 20 frames and 4 000 characters, with paths under JOBS_ROOT relative */
                 stack?: string;
             } | null;
