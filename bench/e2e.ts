@@ -41,7 +41,7 @@ export interface E2EResult {
   statuses: Record<string, number>;
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled']);
+const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'expired']);
 
 export async function runE2E(ctx: E2EContext, options: E2EOptions): Promise<E2EResult> {
   const startedAt = Date.now();

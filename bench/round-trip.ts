@@ -33,7 +33,7 @@ export interface RoundTripResult {
   serverMs: { createdToFinished: Summary; createdToStarted: Summary; startedToFinished: Summary };
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled']);
+const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'expired']);
 
 export async function measureRoundTrip(options: RoundTripOptions): Promise<RoundTripResult> {
   const client = createHttpClient(options.apiUrl, 1);

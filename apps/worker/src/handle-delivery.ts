@@ -112,6 +112,10 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
       deps.log.error({ ...ids, attempts: claim.attempts }, 'task failed and dead-lettered: its workers kept dying while running it');
       return { kind: 'ack' };
     }
+    if (claim.kind === 'expired') {
+      deps.log.info(ids, 'task expired before it started; not run');
+      return { kind: 'ack' };
+    }
     if (claim.kind === 'skip') {
       deps.log.warn({ ...ids, status: claim.status }, 'duplicate delivery skipped');
       return { kind: 'ack' };

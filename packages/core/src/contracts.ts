@@ -63,6 +63,8 @@ export interface TaskRecord {
   started_at: string | null;
   finished_at: string | null;
   eta: string | null;
+  /** ISO-8601 UTC: a task not started by then is not run and ends `expired` (null: never) */
+  expires: string | null;
   /** set when the beat fired it */
   schedule: TaskSchedule | null;
 }
@@ -83,6 +85,8 @@ export interface NewTask {
   callback_url: string | null;
   /** not before this time (countdown/eta): the task waits as `scheduled`, holding no queue slot */
   eta: Date | null;
+  /** not started by this time, the task is not run and ends `expired` */
+  expires?: Date | null | undefined;
   /** the schedule that fired it, if any */
   schedule?: TaskSchedule | null | undefined;
 }

@@ -1,8 +1,8 @@
 /** Task statuses (DESIGN.md "Status"). A finished task never changes again. */
-export const TASK_STATUSES = ['pending', 'scheduled', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+export const TASK_STATUSES = ['pending', 'scheduled', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'expired'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const FINISHED_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
+export const FINISHED_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'expired'];
 
 export function isFinished(status: TaskStatus): boolean {
   return FINISHED_STATUSES.includes(status);
@@ -11,15 +11,17 @@ export function isFinished(status: TaskStatus): boolean {
 /**
  * The allowed edges of the status machine. `running → running` is a redelivery after a worker died;
  * `running → pending` is a worker shutting down and handing the task back to its queue.
+ * `expired`: a task with `expires` that had not started by then (a worker refuses to start it).
  */
 const TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
-  pending: ['running', 'scheduled', 'cancelled'],
-  scheduled: ['pending', 'running', 'cancelled'],
+  pending: ['running', 'scheduled', 'cancelled', 'expired'],
+  scheduled: ['pending', 'running', 'cancelled', 'expired'],
   running: ['running', 'pending', 'scheduled', 'succeeded', 'failed', 'timed_out', 'cancelled'],
   succeeded: [],
   failed: [],
   timed_out: [],
   cancelled: [],
+  expired: [],
 };
 
 export function canTransition(from: TaskStatus, to: TaskStatus): boolean {

@@ -35,6 +35,8 @@ export interface SubmitRequest {
   countdown?: number | undefined;
   /** ISO-8601 time before which the task may not start */
   eta?: string | undefined;
+  /** seconds from now, or an ISO-8601 time: not started by then, the task is not run and ends `expired` */
+  expires?: number | string | undefined;
   /** called with a signed POST once the task is finished */
   callback_url?: string | undefined;
   /** set by the beat only (HTTP bodies cannot carry it): the schedule and fire time this task stands for */
@@ -107,6 +109,16 @@ function startTime(request: SubmitRequest): Date | null {
   return at && at.getTime() > Date.now() ? at : null;
 }
 
+/** `expires` → the time after which the task may no longer start (null: never); it must leave time to start. */
+function expiryTime(request: SubmitRequest, startAt: Date | null): Date | null {
+  if (request.expires === undefined) return null;
+  const at = typeof request.expires === 'number' ? new Date(Date.now() + request.expires * 1000) : new Date(request.expires);
+  if (Number.isNaN(at.getTime())) throw new InvalidTaskError('expires is not a valid time', 'expires');
+  if (at.getTime() <= Date.now()) throw new InvalidTaskError('expires is in the past: the task could never run', 'expires');
+  if (startAt && at.getTime() <= startAt.getTime()) throw new InvalidTaskError('expires must be after the time the task may start (countdown/eta)', 'expires');
+  return at;
+}
+
 /** The producer as the configuration describes it: JOBS_ROOT, queues and routes, retry and time-limit defaults. */
 export function createProducerFromConfig(config: Readonly<Config>, deps: {
     store: TaskStore;
@@ -168,8 +180,10 @@ export function createProducer(deps: ProducerDeps) {
     }
     // resolved now (422 for a private address) and again at each delivery, against DNS rebinding
     const callbackUrl = request.callback_url === undefined ? null : (await checkCallbackUrl(request.callback_url, { ...deps.callbackUrls, allowPrivate: deps.allowPrivateCallbacks })).href;
+    const eta = startTime(request);
     return {
-      eta: startTime(request),
+      eta,
+      expires: expiryTime(request, eta),
       id: taskId,
       task: request.task,
       queue: route.queue,

@@ -1,5 +1,5 @@
 /** The terminal statuses a task callback reports. */
-export type WebhookTaskStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+export type WebhookTaskStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'expired';
 
 /** The JSON body Celerity POSTs to a task's callback_url when the task finishes. */
 export interface WebhookPayload {

@@ -3,18 +3,20 @@
 --- @include dead-letter
 -- Claims tasks whose deliveries arrived together: each becomes `running` unless it may not start
 -- (missing, finished, cancelled, or a duplicate of a running one). One call for the whole batch.
+-- A task past its `expires` (ms; the field is absent without one) that has not started is not run:
+-- it ends `expired` here, in the same step.
 -- KEYS: dead letters, callbacks, then per task: record, events.
--- ARGV: worker, started_at, allowed-from list, ttl seconds, then per task: redelivered ('1' | '').
+-- ARGV: worker, started_at, allowed-from list, ttl seconds, now (ms), then per task: redelivered ('1' | '').
 -- A redelivered `running` task means its worker died mid-run: it runs again, unless it has already
 -- used all its attempts (max_retries + 1) - then it is a poison task that keeps killing workers, and
 -- ends `failed` (WORKER_LOST) and dead-lettered instead of crash-looping.
 -- Returns per task: {'started', attempts, input, time_limit, soft_time_limit, max_retries,
--- retry_on_timeout} | {'skip', status} | {'lost', attempts} | {'missing'}.
-local worker, at, from, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+-- retry_on_timeout} | {'skip', status} | {'lost', attempts} | {'expired'} | {'missing'}.
+local worker, at, from, ttl, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local out = {}
 for i = 1, (#KEYS - 2) / 2 do
-  local task_key, events_key, redelivered = KEYS[1 + 2 * i], KEYS[2 + 2 * i], ARGV[4 + i] == '1'
-  local f = redis.call('HMGET', task_key, 'status', 'attempts', 'max_retries', 'watched', 'input', 'time_limit', 'soft_time_limit', 'retry_on_timeout')
+  local task_key, events_key, redelivered = KEYS[1 + 2 * i], KEYS[2 + 2 * i], ARGV[5 + i] == '1'
+  local f = redis.call('HMGET', task_key, 'status', 'attempts', 'max_retries', 'watched', 'input', 'time_limit', 'soft_time_limit', 'retry_on_timeout', 'expires')
   local status, used, max = f[1], tonumber(f[2] or '0'), tonumber(f[3] or '0')
   if not status then
     out[i] = {'missing'}
@@ -23,6 +25,10 @@ for i = 1, (#KEYS - 2) / 2 do
   elseif status == 'running' and used >= max + 1 then
     lose(task_key, events_key, KEYS[2], KEYS[1], used, 'died', at, ttl)
     out[i] = {'lost', tostring(used)}
+  elseif f[9] and status ~= 'running' and tonumber(f[9]) <= now then
+    redis.call('HSET', task_key, 'status', 'expired', 'finished_at', at)
+    finalize(task_key, events_key, KEYS[2], 'expired', at, ttl)
+    out[i] = {'expired'}
   else
     local attempts = used + 1
     redis.call('HSET', task_key, 'status', 'running', 'worker', worker, 'started_at', at, 'attempts', attempts)

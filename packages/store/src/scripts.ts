@@ -64,8 +64,12 @@ const taskKeys = (tasks: readonly { keys: TaskKeys }[]) => tasks.flatMap((t) => 
 function callersOf(call: Call) {
   return {
     /** start.lua: claims tasks whose deliveries arrived together; one reply per task. */
-    start: (a: { deadLetters: string; callbacks: string; worker: string; startedAt: string; from: string; ttl: number; tasks: readonly { keys: TaskKeys; redelivered: boolean }[] }) =>
-      call('start', [a.deadLetters, a.callbacks, ...taskKeys(a.tasks)], [a.worker, a.startedAt, a.from, a.ttl, ...a.tasks.map((t) => (t.redelivered ? '1' : ''))]) as Promise<string[][]>,
+    start: (a: { deadLetters: string; callbacks: string; worker: string; startedAt: Date; from: string; ttl: number; tasks: readonly { keys: TaskKeys; redelivered: boolean }[] }) =>
+      call(
+        'start',
+        [a.deadLetters, a.callbacks, ...taskKeys(a.tasks)],
+        [a.worker, a.startedAt.toISOString(), a.from, a.ttl, a.startedAt.getTime(), ...a.tasks.map((t) => (t.redelivered ? '1' : ''))],
+      ) as Promise<string[][]>,
 
     /** finish.lua: stores final outcomes that came in together; 'ok', 'missing' or the status that won, per task. */
     finish: (a: {

@@ -26,6 +26,8 @@ export type StartResult =
   | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null; retryOnTimeout: boolean }
   | { kind: 'skip'; status: TaskStatus }
   | { kind: 'lost'; attempts: number }
+  /** not started before its `expires`: it ended `expired` instead */
+  | { kind: 'expired' }
   | { kind: 'missing' };
 
 export type CancelResult =
@@ -110,7 +112,7 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
           deadLetters: keys.deadLetters,
           callbacks: keys.callbacks,
           worker,
-          startedAt: new Date().toISOString(),
+          startedAt: new Date(),
           from: FROM.running,
           ttl,
           tasks: items.map((i) => ({ keys: taskKeys(i.id), redelivered: i.redelivered })),
@@ -182,6 +184,8 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
           callback: t.callback_url ? JSON.stringify(newCallback(t.callback_url)) : '',
           created_at: at,
           eta: t.eta ? t.eta.toISOString() : '',
+          // ms, for start.lua; absent without one, so a task without expiry costs no extra field
+          ...(t.expires ? { expires: t.expires.getTime() } : {}),
           ...(t.schedule ? { schedule: t.schedule.name, fire_at: t.schedule.fire_at } : {}),
         });
         if (t.schedule) multi.zadd(keys.scheduleTasks(t.schedule.name), 0, t.id);
@@ -214,6 +218,7 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
         started_at: null,
         finished_at: null,
         eta: t.eta ? t.eta.toISOString() : null,
+        expires: t.expires ? t.expires.toISOString() : null,
         schedule: t.schedule ?? null,
       }));
     },
@@ -416,6 +421,7 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
 function toStartResult(reply: string[]): StartResult {
   if (reply[0] === 'missing') return { kind: 'missing' };
   if (reply[0] === 'lost') return { kind: 'lost', attempts: Number(reply[1]) };
+  if (reply[0] === 'expired') return { kind: 'expired' };
   if (reply[0] === 'skip') return { kind: 'skip', status: reply[1] as TaskStatus };
   return {
     kind: 'started',
@@ -462,6 +468,7 @@ function toRecord(f: Record<string, Buffer>): TaskRecord {
     started_at: str('started_at'),
     finished_at: str('finished_at'),
     eta: str('eta'),
+    expires: num('expires') === null ? null : new Date(num('expires')!).toISOString(),
     schedule: f.schedule && f.schedule.length > 0 ? { name: str('schedule')!, fire_at: str('fire_at')! } : null,
   };
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 /** The furthest a task may be put off (countdown, eta): a year. A scheduled record has no TTL until it runs. */
 const MAX_DELAY_SECONDS = 31_536_000;
 
-export const TaskStatusSchema = z.enum(TASK_STATUSES).describe('pending · scheduled · running · succeeded · failed · timed_out · cancelled');
+export const TaskStatusSchema = z.enum(TASK_STATUSES).describe('pending · scheduled · running · succeeded · failed · timed_out · cancelled · expired');
 
 export const SubmitTaskBody = z
   .object({
@@ -26,6 +26,13 @@ export const SubmitTaskBody = z
       .refine((eta) => !(Date.parse(eta) > Date.now() + MAX_DELAY_SECONDS * 1000), 'at most a year from now, like countdown')
       .optional()
       .describe('ISO-8601 time before which the task may not start, at most a year from now (not with countdown)'),
+    expires: z
+      .union([
+        z.number().positive().max(MAX_DELAY_SECONDS),
+        z.iso.datetime({ offset: true }).refine((t) => !(Date.parse(t) > Date.now() + 2 * MAX_DELAY_SECONDS * 1000), 'at most two years from now'),
+      ])
+      .optional()
+      .describe('Seconds from now, or an ISO-8601 time: a task that has not started by then is not run and ends `expired` (also a retry that is due after it)'),
     callback_url: z
       .string()
       .max(MAX_CALLBACK_URL_LENGTH)
@@ -93,6 +100,7 @@ export const TaskRecordSchema = z
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
     eta: z.string().nullable(),
+    expires: z.string().nullable().describe('Not started by this time, the task is not run and ends `expired`; null: never'),
     schedule: z
       .object({ name: z.string(), fire_at: z.string().describe('The fire time this task stands for (for a manual trigger, the time of the trigger)') })
       .nullable()

@@ -123,6 +123,24 @@ describe('POST /tasks', () => {
     expect((await post(h, { task: 'demo.echo', eta: 'tomorrow' })).json()).toMatchObject({ status: 400, errors: [{ field: 'body.eta' }] });
   });
 
+  it('accepts expires in seconds or as a time, and refuses one that is past or not after the start', async () => {
+    h = await startApiHarness();
+    const inSeconds = await post(h, { task: 'demo.echo', expires: 30 });
+    expect(inSeconds.statusCode).toBe(202);
+    expect(Date.parse(inSeconds.json().expires) - Date.now()).toBeGreaterThan(25_000);
+    expect((await h.store.get(inSeconds.json().id))!.expires).toBe(inSeconds.json().expires);
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await post(h, { task: 'demo.echo', expires: at })).json()).toMatchObject({ expires: at });
+    expect((await post(h, { task: 'demo.echo' })).json()).toMatchObject({ expires: null });
+    const past = await post(h, { task: 'demo.echo', expires: new Date(Date.now() - 1_000).toISOString() });
+    expect(past.statusCode).toBe(422);
+    expect(past.json()).toMatchObject({ errors: [{ field: 'expires' }], detail: expect.stringContaining('past') });
+    const beforeStart = await post(h, { task: 'demo.echo', countdown: 60, expires: 30 });
+    expect(beforeStart.statusCode).toBe(422);
+    expect(beforeStart.json()).toMatchObject({ errors: [{ field: 'expires' }] });
+    expect((await post(h, { task: 'demo.echo', expires: -5 })).statusCode).toBe(400);
+  });
+
   it('returns the original task for a repeated Idempotency-Key with the same body, and 409 for another body', async () => {
     h = await startApiHarness();
     const body = { task: 'demo.echo', input: { order: 42, lines: [1, 2] } };

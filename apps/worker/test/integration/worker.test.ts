@@ -25,6 +25,19 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     for (const line of taskLines) expect(line.trace_id).toBe(submitted.trace_id);
   });
 
+  it('does not run a task whose expires passed while it waited in the queue: it ends expired; one within its time runs', async () => {
+    h = await startWorkerHarness();
+    const stale = await h.submit({ task: 'demo.echo', input: 'too late', expires: 0.3 });
+    const fresh = await h.submit({ task: 'demo.echo', input: 'in time', expires: 60 });
+    await new Promise((resolve) => setTimeout(resolve, 500)); // no worker yet: the first one's time runs out in the queue
+    await h.startWorker({ concurrency: 1 });
+    expect(await h.waitForStatus(fresh.id, ['succeeded'])).toMatchObject({ result: 'in time' });
+    const expired = await h.waitForStatus(stale.id, ['expired']);
+    expect(expired).toMatchObject({ attempts: 0, result: null, started_at: null, expires: stale.expires });
+    expect(h.logLines.filter((l) => l.task_id === stale.id).map((l) => l.msg)).toContain('task expired before it started; not run');
+    expect(await h.broker.queueDepth('default')).toBe(0); // acked, not left behind
+  });
+
   it('records a failure with its type, message and the stack where the job threw (capped, JOBS_ROOT paths relative), and logs it', async () => {
     h = await startWorkerHarness();
     await h.startWorker({ concurrency: 1 });

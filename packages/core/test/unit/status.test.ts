@@ -22,15 +22,21 @@ describe('status machine', () => {
     expect(canTransition('running', 'running')).toBe(true);
   });
 
-  it('running can reach every finished status and go back to scheduled (retry) or to pending (handed back at shutdown)', () => {
-    for (const to of FINISHED_STATUSES) expect(canTransition('running', to)).toBe(true);
+  it('running can reach every finished status but expired and go back to scheduled (retry) or to pending (handed back at shutdown)', () => {
+    for (const to of FINISHED_STATUSES) expect(canTransition('running', to)).toBe(to !== 'expired');
     expect(canTransition('running', 'scheduled')).toBe(true);
     expect(canTransition('running', 'pending')).toBe(true);
     expect(canTransition('scheduled', 'succeeded')).toBe(false);
   });
 
-  it('isFinished is true exactly for succeeded, failed, timed_out and cancelled', () => {
-    expect(TASK_STATUSES.filter(isFinished)).toEqual(['succeeded', 'failed', 'timed_out', 'cancelled']);
+  it('a task that has not started can expire; a running one cannot', () => {
+    expect(canTransition('pending', 'expired')).toBe(true);
+    expect(canTransition('scheduled', 'expired')).toBe(true);
+    expect(canTransition('running', 'expired')).toBe(false);
+  });
+
+  it('isFinished is true exactly for succeeded, failed, timed_out, cancelled and expired', () => {
+    expect(TASK_STATUSES.filter(isFinished)).toEqual(['succeeded', 'failed', 'timed_out', 'cancelled', 'expired']);
     expect(isFinished('pending')).toBe(false);
     expect(isFinished('scheduled')).toBe(false);
     expect(isFinished('running')).toBe(false);

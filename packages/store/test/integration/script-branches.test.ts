@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeResult, newTaskId } from '@celerity/core';
 import { testNamespace } from '@celerity/testkit';
 import { createTaskStore, type RedisClient, type TaskStore } from '../../src/index.js';
@@ -59,6 +59,38 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       expect(await store.get(poison!.id)).toMatchObject({ status: 'failed', error: { type: 'WORKER_LOST' } });
       expect(await deadLettered()).toEqual([[poison!.id, 'worker_lost']]);
       expect(await redis.ttl(store.keys.task(poison!.id))).toBeGreaterThan(0);
+    });
+
+    it('does not start a task past its expires: it ends expired (TTL, event for a watcher, callback queued); one not yet expired, or already running, starts', async () => {
+      const past = new Date(Date.now() - 1_000);
+      const [expired, later, redelivered, none] = await store.createRecords([
+        newTask({ expires: past, callback_url: 'https://example.com/hook' }),
+        newTask({ expires: new Date(Date.now() + 60_000) }),
+        newTask({ expires: new Date(Date.now() + 500) }),
+        newTask(),
+      ]);
+      expect(await store.get(expired!.id)).toMatchObject({ status: 'pending', expires: past.toISOString() });
+      expect(await store.get(none!.id)).toMatchObject({ expires: null });
+      const seen: string[] = [];
+      const unwatch = await store.events.watch(expired!.id, (e) => seen.push(e.event.type === 'status' ? e.event.status : 'progress'));
+      await store.start(redelivered!.id, 'w0', false);
+      await new Promise((resolve) => setTimeout(resolve, 600)); // past redelivered's expiry while it runs
+
+      const replies = await Promise.all([
+        store.start(expired!.id, 'w1', false),
+        store.start(later!.id, 'w1', false),
+        store.start(redelivered!.id, 'w1', true),
+        store.start(none!.id, 'w1', false),
+      ]);
+      expect(replies.map((r) => r.kind)).toEqual(['expired', 'started', 'started', 'started']);
+      expect(await store.get(expired!.id)).toMatchObject({ status: 'expired', attempts: 0, worker: null, started_at: null });
+      expect((await store.get(expired!.id))!.finished_at).not.toBeNull();
+      expect(await redis.ttl(store.keys.task(expired!.id))).toBeGreaterThan(0);
+      expect(await redis.zscore(store.keys.callbacks, expired!.id)).not.toBeNull();
+      expect(await deadLettered()).toEqual([]); // expiry is not a failure
+      expect(await store.start(expired!.id, 'w1', true)).toEqual({ kind: 'skip', status: 'expired' });
+      await vi.waitFor(() => expect(seen).toEqual(['expired']));
+      await unwatch();
     });
 
     it('starts a scheduled task that was delivered (its time limits and retry_on_timeout read from the record)', async () => {
