@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AppError, createLogger, installShutdown, loadConfig, type Closable } from '@celerity/core';
 import { InitError, initJobProject } from './init.js';
+import { renderTaskTypes, TaskTypesError } from './task-types.js';
 
 const USAGE = `usage: celerity <command> [options]
 
@@ -14,6 +15,8 @@ commands:
   worker [--queues a,b] [--concurrency N]
                              a worker; run as many as you like
   openapi [--out FILE]       print (or write) the OpenAPI document
+  types [--out FILE]         print (or write) the task names under JOBS_ROOT with their input
+                             and result types, for createClient<CelerityTasks>() of @celerity/client
   init [DIR]                 create a job project in DIR (default: .): package.json,
                              a JavaScript and a TypeScript job; then JOBS_ROOT=DIR/jobs
 
@@ -53,6 +56,12 @@ async function main(argv: string[]): Promise<void> {
     else process.stdout.write(document);
     return;
   }
+  if (command === 'types') {
+    const source = await renderTaskTypes(loadConfig(process.env).JOBS_ROOT);
+    if (values.out) writeFileSync(values.out, source);
+    else process.stdout.write(source);
+    return;
+  }
   if (!['start', 'api', 'worker', 'beat'].includes(command)) throw new UsageError(`unknown command "${command}"`);
 
   const config = loadConfig(process.env);
@@ -80,7 +89,7 @@ class UsageError extends Error {}
 main(process.argv.slice(2)).catch((err: unknown) => {
   // Expected start-up problems get one line a newcomer can act on; anything else gets the stack.
   if (err instanceof UsageError) process.stderr.write(`celerity: ${err.message}\n\n${USAGE}\n`);
-  else if (err instanceof AppError || err instanceof InitError) process.stderr.write(`celerity: ${err.message}\n`);
+  else if (err instanceof AppError || err instanceof InitError || err instanceof TaskTypesError) process.stderr.write(`celerity: ${err.message}\n`);
   else process.stderr.write(`celerity: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
 });

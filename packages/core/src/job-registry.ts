@@ -1,7 +1,9 @@
+import { readdirSync, realpathSync } from 'node:fs';
+import { relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UnknownJobError } from './errors.js';
 import { asLoadedJob, type LoadedJob } from './job.js';
-import { parseTaskName, resolveJobFile } from './task-name.js';
+import { JOB_MODULE_EXTENSIONS, parseTaskName, resolveJobFile, type TaskRef } from './task-name.js';
 
 export interface ResolvedJob {
   /** absolute, real path of the module */
@@ -10,9 +12,18 @@ export interface ResolvedJob {
   job: LoadedJob;
 }
 
+/** Every job under JOBS_ROOT, and the modules that could not be loaded (their jobs are missing). */
+export interface JobListing {
+  /** sorted by name */
+  jobs: { name: string; job: LoadedJob }[];
+  failed: { module: string; message: string }[];
+}
+
 export interface JobRegistry {
   /** Resolves and imports a task's job; throws a 422-class error for anything that is not a job. Cached. */
   resolve(taskName: string): Promise<ResolvedJob>;
+  /** Imports every module under JOBS_ROOT and lists its job exports (GET /jobs, `celerity types`). */
+  list(): Promise<JobListing>;
 }
 
 /** Used by the API (submit-time checks) and by the execution threads (to run). */
@@ -29,7 +40,47 @@ export function createJobRegistry(jobsRoot: string): JobRegistry {
       }
       return found;
     },
+    async list() {
+      const listing: JobListing = { jobs: [], failed: [] };
+      for (const ref of findJobModules(jobsRoot)) {
+        const module = ref.modulePath.join('.');
+        try {
+          const { mod } = await importModule(jobsRoot, ref);
+          for (const exportName of Object.keys(mod)) {
+            const job = asLoadedJob(mod[exportName]);
+            if (job) listing.jobs.push({ name: `${module}.${exportName}`, job });
+          }
+        } catch (err) {
+          listing.failed.push({ module, message: (err as Error).message });
+        }
+      }
+      listing.jobs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      return listing;
+    },
   };
+}
+
+/**
+ * The job modules under JOBS_ROOT: files whose path segments are all task-name segments (so
+ * `node_modules`, dot-directories, `x.test.ts` and `x.d.ts` are left out), one per module path.
+ */
+function findJobModules(jobsRoot: string): TaskRef[] {
+  const root = realpathSync(jobsRoot);
+  const modules = new Map<string, TaskRef>();
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() && !entry.isSymbolicLink()) continue;
+    const extension = JOB_MODULE_EXTENSIONS.find((ext) => entry.name.endsWith(ext));
+    if (!extension) continue;
+    const path = relative(root, `${entry.parentPath}${sep}${entry.name}`).slice(0, -extension.length);
+    const modulePath = path.split(sep);
+    if (modulePath.includes('node_modules')) continue;
+    try {
+      modules.set(modulePath.join('.'), parseTaskName(`${modulePath.join('.')}.x`));
+    } catch {
+      // not a name a task could use
+    }
+  }
+  return [...modules.values()];
 }
 
 let typeScriptLoader: Promise<void> | undefined;
@@ -54,6 +105,19 @@ const failedLoads = new Map<string, number>();
 
 async function load(jobsRoot: string, taskName: string): Promise<ResolvedJob> {
   const ref = parseTaskName(taskName);
+  const { file, mod } = await importModule(jobsRoot, ref);
+  const exported = Object.hasOwn(mod, ref.exportName) ? mod[ref.exportName] : undefined;
+  const job = asLoadedJob(exported);
+  if (!job) {
+    failedLoads.set(file, (failedLoads.get(file) ?? 0) + 1);
+    throw new UnknownJobError(`module ${ref.modulePath.join('/')} has no job export "${ref.exportName}"`, 'task');
+  }
+  failedLoads.delete(file);
+  return { file, exportName: ref.exportName, job };
+}
+
+/** Imports the module of a task reference (inside JOBS_ROOT only); a failure is an UnknownJobError without server paths. */
+async function importModule(jobsRoot: string, ref: TaskRef): Promise<{ file: string; mod: Record<string, unknown> }> {
   const file = resolveJobFile(jobsRoot, ref);
   const failures = failedLoads.get(file) ?? 0;
   const url = pathToFileURL(file).href + (failures > 0 ? `?reload=${failures}` : '');
@@ -70,14 +134,7 @@ async function load(jobsRoot: string, taskName: string): Promise<ResolvedJob> {
       { cause: err },
     );
   }
-  const exported = Object.hasOwn(mod, ref.exportName) ? mod[ref.exportName] : undefined;
-  const job = asLoadedJob(exported);
-  if (!job) {
-    failedLoads.set(file, failures + 1);
-    throw new UnknownJobError(`module ${ref.modulePath.join('/')} has no job export "${ref.exportName}"`, 'task');
-  }
-  failedLoads.delete(file);
-  return { file, exportName: ref.exportName, job };
+  return { file, mod };
 }
 
 /**

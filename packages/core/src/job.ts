@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** What a job function receives besides its input (DESIGN.md "Task names and job modules"). */
 export interface JobContext {
@@ -18,6 +18,8 @@ export interface JobContext {
 export type JobFunction<I = unknown, O = unknown> = (input: I, ctx: JobContext) => O | Promise<O>;
 
 export interface JobOptions {
+  /** what the job does, for GET /jobs and Swagger UI */
+  description?: string;
   /** hard time limit in seconds; a request's time_limit wins */
   timeLimit?: number;
   /** soft time limit in seconds; a request's soft_time_limit wins */
@@ -32,11 +34,15 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType, O = unknown> ext
   readonly [JOB_BRAND]: true;
   /** checked at submit (422) and again before the job runs */
   readonly input?: S;
+  /** what the job returns: documents the result (GET /jobs, `celerity types`) */
+  readonly result?: z.ZodType<Awaited<O>>;
   readonly run: JobFunction<z.output<S>, O>;
 }
 
 /** Declares a job with an input schema and options; a plain async function export works too. */
-export function defineJob<S extends z.ZodType, O>(definition: JobOptions & { input?: S; run: JobFunction<z.output<S>, O> }): JobDefinition<S, O> {
+export function defineJob<S extends z.ZodType, O>(
+  definition: JobOptions & { input?: S; result?: z.ZodType<Awaited<O>>; run: JobFunction<z.output<S>, O> },
+): JobDefinition<S, O> {
   if (typeof definition.run !== 'function') throw new TypeError('defineJob: run must be a function');
   return Object.freeze({ ...definition, [JOB_BRAND]: true as const });
 }
@@ -44,7 +50,38 @@ export function defineJob<S extends z.ZodType, O>(definition: JobOptions & { inp
 /** A job export normalised: either form becomes `{ run, input?, timeLimit?, softTimeLimit?, retryOnTimeout? }`. */
 export interface LoadedJob extends JobOptions {
   input?: z.ZodType;
+  result?: z.ZodType;
   run: JobFunction;
+}
+
+/** A job as GET /jobs and `celerity types` show it: its schemas as JSON Schema (null: any JSON). */
+export interface JobDescription {
+  name: string;
+  description: string | null;
+  input_schema: Record<string, unknown> | null;
+  result_schema: Record<string, unknown> | null;
+  time_limit: number | null;
+  soft_time_limit: number | null;
+  retry_on_timeout: boolean | null;
+}
+
+/** JSON Schema of what a caller sends (io: input) or gets back (io: output); a part zod cannot express becomes `{}` (any). */
+function jsonSchemaOf(schema: z.ZodType | undefined, io: 'input' | 'output'): Record<string, unknown> | null {
+  if (!schema) return null;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+export function describeJob(name: string, job: LoadedJob): JobDescription {
+  return {
+    name,
+    description: job.description ?? null,
+    input_schema: jsonSchemaOf(job.input, 'input'),
+    result_schema: jsonSchemaOf(job.result, 'output'),
+    time_limit: job.timeLimit ?? null,
+    soft_time_limit: job.softTimeLimit ?? null,
+    retry_on_timeout: job.retryOnTimeout ?? null,
+  };
 }
 
 /** Accepts a plain function or a defineJob value (matched by a global symbol, so copies of this package agree). */

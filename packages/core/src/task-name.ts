@@ -5,7 +5,8 @@ import { InvalidTaskNameError, UnknownJobError } from './errors.js';
 const SEGMENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 /** Names that are valid identifiers but reach into Object.prototype. */
 const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
-const MODULE_EXTENSIONS = ['.js', '.mjs', '.ts'] as const;
+/** in the order a module path is looked up */
+export const JOB_MODULE_EXTENSIONS = ['.js', '.mjs', '.ts'] as const;
 export const MAX_TASK_NAME_LENGTH = 200;
 
 export interface TaskRef {
@@ -41,7 +42,7 @@ export function parseTaskName(name: string): TaskRef {
  */
 export function resolveJobFile(jobsRoot: string, ref: TaskRef): string {
   const realRoot = realpathSync(jobsRoot);
-  for (const ext of MODULE_EXTENSIONS) {
+  for (const ext of JOB_MODULE_EXTENSIONS) {
     const candidate = join(realRoot, ...ref.modulePath) + ext;
     if (!existsSync(candidate)) continue;
     const real = realpathSync(candidate);
