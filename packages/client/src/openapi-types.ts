@@ -109,8 +109,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description pending · scheduled · running · succeeded · failed · timed_out · cancelled */
-                    status?: "pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled";
+                    /** @description pending · scheduled · running · succeeded · failed · timed_out · cancelled · expired */
+                    status?: "pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "expired";
                     queue?: string;
                     task?: string;
                     /** @description Tasks fired by this schedule */
@@ -1673,6 +1673,8 @@ export interface components {
              * @description ISO-8601 time before which the task may not start, at most a year from now (not with countdown)
              */
             eta?: string;
+            /** @description Seconds from now, or an ISO-8601 time: a task that has not started by then is not run and ends `expired` (also a retry that is due after it) */
+            expires?: number | string;
             /** @description http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE */
             callback_url?: string;
         };
@@ -1683,10 +1685,10 @@ export interface components {
             id: string;
             task: string;
             /**
-             * @description pending · scheduled · running · succeeded · failed · timed_out · cancelled
+             * @description pending · scheduled · running · succeeded · failed · timed_out · cancelled · expired
              * @enum {string}
              */
-            status: "pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled";
+            status: "pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "expired";
             queue: string;
             priority: number;
             input: unknown;
@@ -1734,6 +1736,8 @@ export interface components {
             started_at: string | null;
             finished_at: string | null;
             eta: string | null;
+            /** @description Not started by this time, the task is not run and ends `expired`; null: never */
+            expires: string | null;
             /** @description The schedule that fired this task (beat); null for a task submitted otherwise */
             schedule: {
                 name: string;
@@ -1745,10 +1749,10 @@ export interface components {
             id: string;
             task: string;
             /**
-             * @description pending · scheduled · running · succeeded · failed · timed_out · cancelled
+             * @description pending · scheduled · running · succeeded · failed · timed_out · cancelled · expired
              * @enum {string}
              */
-            status: "pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled";
+            status: "pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "expired";
             queue: string;
             priority: number;
             error: {
@@ -1785,6 +1789,8 @@ export interface components {
             started_at: string | null;
             finished_at: string | null;
             eta: string | null;
+            /** @description Not started by this time, the task is not run and ends `expired`; null: never */
+            expires: string | null;
             /** @description The schedule that fired this task (beat); null for a task submitted otherwise */
             schedule: {
                 name: string;
@@ -1810,10 +1816,10 @@ export interface components {
             /** @constant */
             status: "cancelled";
             /**
-             * @description pending · scheduled · running · succeeded · failed · timed_out · cancelled
+             * @description pending · scheduled · running · succeeded · failed · timed_out · cancelled · expired
              * @enum {string}
              */
-            previous_status: "pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled";
+            previous_status: "pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "expired";
             cancelled_at: string;
             message: string;
         };
@@ -1831,10 +1837,10 @@ export interface components {
                 message: string;
             }[];
             /**
-             * @description pending · scheduled · running · succeeded · failed · timed_out · cancelled
+             * @description pending · scheduled · running · succeeded · failed · timed_out · cancelled · expired
              * @enum {string}
              */
-            task_status?: "pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled";
+            task_status?: "pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "expired";
         };
         DeadLetter: {
             /** @description Entry id, time-ordered (`<ms>-<seq>`) */
@@ -1971,7 +1977,7 @@ export interface components {
                 fired_at: string;
                 task_id: string | null;
                 /** @description The status of its task now; null once the record expired (RESULT_EXPIRES) or when refused */
-                status: ("pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled") | null;
+                status: ("pending" | "scheduled" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "expired") | null;
                 /** @description Why the fire was refused (its task was not valid), else null */
                 error: {
                     type: string;
