@@ -34,6 +34,71 @@ export const REQUEST_EXAMPLES: Record<string, Record<string, { summary: string; 
   },
 };
 
+const ACCEPTED_RECORD = {
+  id: '01a2286f-ed86-7cd5-a3f1-5b1e3c2d4a10',
+  task: 'demo.echo',
+  status: 'pending',
+  queue: 'default',
+  priority: 5,
+  input: { hello: 'world' },
+  result: null,
+  error: null,
+  progress: null,
+  attempts: 0,
+  max_retries: 3,
+  time_limit: null,
+  soft_time_limit: null,
+  retry_on_timeout: false,
+  trace_id: '01a2286fed8671c4b2e0a9d1f3c5b7e9',
+  metadata: null,
+  callback: null,
+  worker: null,
+  stopping: false,
+  created_at: '2026-11-29T17:53:01.126Z',
+  started_at: null,
+  finished_at: null,
+  eta: null,
+  expires: null,
+  schedule: null,
+};
+
+/** Response examples per operation and status: what a client reads back, not "string" in every field. */
+export const RESPONSE_EXAMPLES: Record<string, Record<string, unknown>> = {
+  'post /tasks': {
+    202: ACCEPTED_RECORD,
+    422: {
+      type: 'https://celerity.dev/problems/invalid-job-input',
+      title: 'Unprocessable Content',
+      status: 422,
+      detail: 'input.month: expected YYYY-MM',
+      code: 'INVALID_JOB_INPUT',
+      instance: '/tasks',
+      trace_id: '01a2286ff0d17518878780fc5765815b',
+      errors: [{ field: 'input.month', message: 'input.month: expected YYYY-MM' }],
+    },
+  },
+  'get /tasks/{id}': {
+    200: {
+      ...ACCEPTED_RECORD,
+      status: 'succeeded',
+      result: { hello: 'world' },
+      attempts: 1,
+      worker: 'host-1:4182:9c1e',
+      started_at: '2026-11-29T17:53:01.129Z',
+      finished_at: '2026-11-29T17:53:01.131Z',
+    },
+    404: {
+      type: 'https://celerity.dev/problems/task-not-found',
+      title: 'Not Found',
+      status: 404,
+      detail: 'no task 01a2286f-ed86-7cd5-a3f1-5b1e3c2d4a10',
+      code: 'TASK_NOT_FOUND',
+      instance: '/tasks/01a2286f-ed86-7cd5-a3f1-5b1e3c2d4a10',
+      trace_id: '01a2287001c27a3e8f5d4b6c9a1e2f30',
+    },
+  },
+};
+
 /** What a status code means on this API, for responses the route schemas do not describe. */
 const STATUS_DESCRIPTIONS: Record<string, string> = {
   200: 'OK',
@@ -104,6 +169,10 @@ function addRequestExamples(document: Json): void {
     const examples = REQUEST_EXAMPLES[key];
     const media = ((operation.requestBody as Json | undefined)?.content as Record<string, Json> | undefined)?.['application/json'];
     if (examples && media) media.examples = examples;
+    for (const [status, example] of Object.entries(RESPONSE_EXAMPLES[key] ?? {})) {
+      const content = ((operation.responses as Record<string, Json> | undefined)?.[status]?.content ?? {}) as Record<string, Json>;
+      for (const responseMedia of Object.values(content)) responseMedia.example = example;
+    }
   }
 }
 

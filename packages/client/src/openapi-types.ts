@@ -194,6 +194,37 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "01a2286f-ed86-7cd5-a3f1-5b1e3c2d4a10",
+                         *       "task": "demo.echo",
+                         *       "status": "pending",
+                         *       "queue": "default",
+                         *       "priority": 5,
+                         *       "input": {
+                         *         "hello": "world"
+                         *       },
+                         *       "result": null,
+                         *       "error": null,
+                         *       "progress": null,
+                         *       "attempts": 0,
+                         *       "max_retries": 3,
+                         *       "time_limit": null,
+                         *       "soft_time_limit": null,
+                         *       "retry_on_timeout": false,
+                         *       "trace_id": "01a2286fed8671c4b2e0a9d1f3c5b7e9",
+                         *       "metadata": null,
+                         *       "callback": null,
+                         *       "worker": null,
+                         *       "stopping": false,
+                         *       "created_at": "2026-11-29T17:53:01.126Z",
+                         *       "started_at": null,
+                         *       "finished_at": null,
+                         *       "eta": null,
+                         *       "expires": null,
+                         *       "schedule": null
+                         *     }
+                         */
                         "application/json": components["schemas"]["TaskRecord"];
                     };
                 };
@@ -239,6 +270,23 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "type": "https://celerity.dev/problems/invalid-job-input",
+                         *       "title": "Unprocessable Content",
+                         *       "status": 422,
+                         *       "detail": "input.month: expected YYYY-MM",
+                         *       "code": "INVALID_JOB_INPUT",
+                         *       "instance": "/tasks",
+                         *       "trace_id": "01a2286ff0d17518878780fc5765815b",
+                         *       "errors": [
+                         *         {
+                         *           "field": "input.month",
+                         *           "message": "input.month: expected YYYY-MM"
+                         *         }
+                         *       ]
+                         *     }
+                         */
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
@@ -373,6 +421,39 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "01a2286f-ed86-7cd5-a3f1-5b1e3c2d4a10",
+                         *       "task": "demo.echo",
+                         *       "status": "succeeded",
+                         *       "queue": "default",
+                         *       "priority": 5,
+                         *       "input": {
+                         *         "hello": "world"
+                         *       },
+                         *       "result": {
+                         *         "hello": "world"
+                         *       },
+                         *       "error": null,
+                         *       "progress": null,
+                         *       "attempts": 1,
+                         *       "max_retries": 3,
+                         *       "time_limit": null,
+                         *       "soft_time_limit": null,
+                         *       "retry_on_timeout": false,
+                         *       "trace_id": "01a2286fed8671c4b2e0a9d1f3c5b7e9",
+                         *       "metadata": null,
+                         *       "callback": null,
+                         *       "worker": "host-1:4182:9c1e",
+                         *       "stopping": false,
+                         *       "created_at": "2026-11-29T17:53:01.126Z",
+                         *       "started_at": "2026-11-29T17:53:01.129Z",
+                         *       "finished_at": "2026-11-29T17:53:01.131Z",
+                         *       "eta": null,
+                         *       "expires": null,
+                         *       "schedule": null
+                         *     }
+                         */
                         "application/json": components["schemas"]["TaskRecord"];
                     };
                 };
@@ -400,6 +481,17 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "type": "https://celerity.dev/problems/task-not-found",
+                         *       "title": "Not Found",
+                         *       "status": 404,
+                         *       "detail": "no task 01a2286f-ed86-7cd5-a3f1-5b1e3c2d4a10",
+                         *       "code": "TASK_NOT_FOUND",
+                         *       "instance": "/tasks/01a2286f-ed86-7cd5-a3f1-5b1e3c2d4a10",
+                         *       "trace_id": "01a2287001c27a3e8f5d4b6c9a1e2f30"
+                         *     }
+                         */
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };

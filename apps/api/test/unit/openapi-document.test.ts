@@ -6,9 +6,9 @@
 import { ScheduleSpec, createJobRegistry } from '@celerity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDocumentApp } from '../../src/openapi.js';
-import { REQUEST_EXAMPLES } from '../../src/openapi-document.js';
+import { REQUEST_EXAMPLES, RESPONSE_EXAMPLES } from '../../src/openapi-document.js';
 import { WatchTokenBody } from '../../src/schemas/task-events.js';
-import { SubmitBatchBody, SubmitTaskBody } from '../../src/schemas/tasks.js';
+import { ProblemSchema, SubmitBatchBody, SubmitTaskBody, TaskRecordSchema } from '../../src/schemas/tasks.js';
 
 type Json = Record<string, any>;
 let app: Awaited<ReturnType<typeof buildDocumentApp>>;
@@ -89,6 +89,20 @@ describe('the OpenAPI document behind /docs', () => {
       const [method, path] = key.split(' ') as [string, string];
       expect(doc.paths[path][method].requestBody.content['application/json'].examples, key).toEqual(examples);
     }
+  });
+
+  it('gives response examples that match the response schemas (a record, a problem)', () => {
+    let shown = 0;
+    for (const [key, byStatus] of Object.entries(RESPONSE_EXAMPLES)) {
+      const [method, path] = key.split(' ') as [string, string];
+      for (const [status, example] of Object.entries(byStatus)) {
+        (Number(status) >= 400 ? ProblemSchema : TaskRecordSchema).strict().parse(example);
+        const content = doc.paths[path][method].responses[status].content as Json;
+        expect(Object.values(content).map((media) => media.example), `${key} ${status}`).toEqual([example]);
+        shown += 1;
+      }
+    }
+    expect(shown).toBeGreaterThanOrEqual(4);
   });
 
   it('Swagger UI loads the document from /openapi.json', async () => {
