@@ -15,6 +15,7 @@ import { clientErrorResponse, problem, problemInstance, retryAfterSeconds, sendP
 import { depthCheckedJsonParser } from './json-body.js';
 import { rateLimitOptions, rateLimitsEnabled } from './rate-limits.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
+import { jobRoutes } from './routes/jobs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { healthRoutes } from './routes/health.js';
 import { taskEventRoutes } from './routes/task-events.js';
@@ -116,6 +117,7 @@ export async function buildApp(deps: ApiDeps) {
       tags: [
         { name: 'tasks', description: 'Submit, inspect and cancel tasks' },
         { name: 'events', description: 'Follow status and progress changes as they happen (SSE, WebSocket)' },
+        { name: 'jobs', description: 'The job registry: the task names you can submit, their input schemas and limits' },
         { name: 'schedules', description: 'Periodic tasks (beat): cron or interval, each fire time fired once' },
         { name: 'dead letters', description: 'Tasks that ended without success, and messages that were not tasks' },
         { name: 'ops', description: 'Health and readiness' },
@@ -179,6 +181,7 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(taskEventWsRoutes(deps, streams));
   await app.register(deadLetterRoutes(deps));
   await app.register(scheduleRoutes(deps));
+  await app.register(jobRoutes(deps));
   // the store's event subscriber connection is opened on the first watch; it must not outlive the app
   app.addHook('onClose', async () => deps.store.events.close());
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());

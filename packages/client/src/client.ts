@@ -6,6 +6,7 @@ import {
   type CancelResult,
   type DeadLetter,
   type InputArgs,
+  type Job,
   isFinished,
   type ListDeadLettersQuery,
   type ListTasksQuery,
@@ -205,6 +206,12 @@ export class CelerityClient<T extends TaskMap = AnyTasks> {
     delete: async (id: string): Promise<void> => void (await this.#request('DELETE', `/dead-letters/${encodeURIComponent(id)}`, { repeatable: false })),
     /** removes every dead letter; answers how many */
     purge: async (): Promise<number> => (await this.#json<{ purged: number }>('DELETE', '/dead-letters', { repeatable: false })).purged,
+  };
+
+  /** The job registry: the task names the service knows, their input schemas (JSON Schema) and limits. */
+  readonly jobs = {
+    list: (): Promise<{ items: Job[]; failed: { module: string; message: string }[] }> => this.#json('GET', '/jobs', { repeatable: true }),
+    get: (name: string): Promise<Job> => this.#json('GET', `/jobs/${encodeURIComponent(name)}`, { repeatable: true }),
   };
 
   /** Beat's schedules: cron or interval, each fire run once. */

@@ -5,6 +5,7 @@ export type {
   CancelResult,
   DeadLetter,
   FinishedStatus,
+  Job,
   ListDeadLettersQuery,
   ListTasksQuery,
   Schedule,

@@ -1733,6 +1733,120 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the jobs a task can name
+         * @description Every job under JOBS_ROOT with its description, input schema (JSON Schema), limits and default queue. Modules that fail to load are listed under `failed`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["JobList"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Describe one job */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Task name, e.g. reports.monthly.generate */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Job"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Understood but refused: unknown job or queue, a bad task name, input that does not match the job's schema, a refused callback_url */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1979,6 +2093,40 @@ export interface components {
         };
         PurgeResult: {
             purged: number;
+        };
+        Job: {
+            /** @description The task name to submit: module path under JOBS_ROOT, then the export */
+            name: string;
+            /** @description The job's description (defineJob `description`) */
+            description: string | null;
+            /** @description JSON Schema of the input, checked at submit (422); null: any JSON */
+            input_schema: {
+                [key: string]: unknown;
+            } | null;
+            /** @description JSON Schema of the result (defineJob `result`); null: not declared */
+            result_schema: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The queue a submission without `queue` goes to (routing rules, then default) */
+            queue: string;
+            /** @description The priority a submission without `priority` gets */
+            priority: number;
+            /** @description Retries a submission without `max_retries` gets */
+            max_retries: number;
+            /** @description Hard time limit in seconds without `time_limit` in the request */
+            time_limit: number;
+            /** @description Soft time limit in seconds without `soft_time_limit` in the request; null: none */
+            soft_time_limit: number | null;
+            retry_on_timeout: boolean;
+        };
+        JobList: {
+            /** @description Every job under JOBS_ROOT, by name */
+            items: components["schemas"]["Job"][];
+            /** @description Modules under JOBS_ROOT that failed to load: their jobs are missing from `items` (and refused at submit) */
+            failed: {
+                module: string;
+                message: string;
+            }[];
         };
         /** @description A schedule: its task (as for POST /tasks, without countdown/eta) and when it fires (cron or every) */
         ScheduleSpec: {

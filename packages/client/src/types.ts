@@ -10,6 +10,7 @@ export type TaskRecord<R = unknown> = Omit<Schemas['TaskRecord'], 'result'> & { 
 export type TaskSummary = Schemas['TaskSummary'];
 export type CancelResult = Schemas['CancelResult'];
 export type DeadLetter = Schemas['DeadLetter'];
+export type Job = Schemas['Job'];
 export type Schedule = Schemas['Schedule'];
 export type ScheduleSpec = Schemas['ScheduleSpec'];
 export type SchedulePatch = Schemas['SchedulePatch'];

@@ -63,6 +63,9 @@ export class MalformedTaskIdError extends AppError {
 export class TaskNotFoundError extends AppError {
   readonly code = 'TASK_NOT_FOUND';
 }
+export class JobNotFoundError extends AppError {
+  readonly code = 'JOB_NOT_FOUND';
+}
 export class TaskAlreadyFinishedError extends AppError {
   readonly code = 'TASK_ALREADY_FINISHED';
   constructor(readonly status: string, hint?: string) {

@@ -73,7 +73,7 @@ function findJobModules(jobsRoot: string): TaskRef[] {
     if (!extension) continue;
     const path = relative(root, `${entry.parentPath}${sep}${entry.name}`).slice(0, -extension.length);
     const modulePath = path.split(sep);
-    if (modulePath.includes('node_modules')) continue;
+    if (modulePath.includes('node_modules') || modulePath.some((segment) => segment.includes('.'))) continue;
     try {
       modules.set(modulePath.join('.'), parseTaskName(`${modulePath.join('.')}.x`));
     } catch {

@@ -3,12 +3,18 @@ import {
   createJobRegistry,
   createTickBatcher,
   createRouter,
+  describeJob,
   IdempotencyConflictError,
   InvalidJobInputError,
   InvalidTaskError,
+  JobNotFoundError,
   newTaskId,
+  parseTaskName,
+  UnknownJobError,
   type Config,
+  type JobDescription,
   type JobRegistry,
+  type LoadedJob,
   type Logger,
   type NewTask,
   type Router,
@@ -19,6 +25,16 @@ import type { TaskStore } from '@celerity/store';
 import { checkCallbackUrl, createCallbackDns, type ResolveHost } from '@celerity/webhook/url-policy';
 import { createHash } from 'node:crypto';
 import { stringify as stableStringify } from 'safe-stable-stringify';
+
+/** A job of the registry (GET /jobs): its schemas and what a request without options gets. */
+export interface JobInfo extends JobDescription {
+  queue: string;
+  priority: number;
+  max_retries: number;
+  time_limit: number;
+  soft_time_limit: number | null;
+  retry_on_timeout: boolean;
+}
 
 /** A submission after HTTP validation (wire names, snake_case). */
 export interface SubmitRequest {
@@ -233,7 +249,38 @@ export function createProducer(deps: ProducerDeps) {
     return records;
   }
 
+  /** A job as a caller may submit it: its schemas, and the queue and limits a request without options gets. */
+  function jobInfo(name: string, job: LoadedJob): JobInfo {
+    const route = deps.router.route(name, {});
+    return {
+      ...describeJob(name, job),
+      queue: route.queue,
+      priority: route.priority,
+      max_retries: deps.defaults.maxRetries,
+      time_limit: job.timeLimit ?? deps.defaults.timeLimitSeconds,
+      soft_time_limit: job.softTimeLimit ?? null,
+      retry_on_timeout: job.retryOnTimeout ?? false,
+    };
+  }
+
   return {
+    /** Every job under JOBS_ROOT (GET /jobs), and the modules that failed to load. */
+    async listJobs(): Promise<{ jobs: JobInfo[]; failed: { module: string; message: string }[] }> {
+      const listing = await deps.jobs.list();
+      return { jobs: listing.jobs.map(({ name, job }) => jobInfo(name, job)), failed: listing.failed };
+    },
+
+    /** One job (GET /jobs/:name); JobNotFoundError when the name is no job, InvalidTaskNameError when it is no task name. */
+    async describeJob(name: string): Promise<JobInfo> {
+      parseTaskName(name);
+      try {
+        return jobInfo(name, (await deps.jobs.resolve(name)).job);
+      } catch (err) {
+        if (err instanceof UnknownJobError) throw new JobNotFoundError(err.message);
+        throw err;
+      }
+    },
+
     /** Checks a submission as submit does (the same 422s) without accepting it: for a schedule, whose tasks come later. */
     async check(request: SubmitRequest): Promise<void> {
       await prepare(request, '');

@@ -131,7 +131,7 @@ describe('@celerity/client against a running service', () => {
     await expect(client.cancel(slow.id)).rejects.toMatchObject({ status: 409, code: 'TASK_ALREADY_FINISHED' });
   });
 
-  it('list walks every page; deadLetters and schedules', async () => {
+  it('list walks every page; deadLetters, jobs and schedules', async () => {
     const client = createClient({ baseUrl: base });
     const ids = new Set<string>();
     for (let i = 0; i < 5; i += 1) ids.add((await client.submit('demo.noop', undefined, { metadata: { page_test: true } })).id);
@@ -151,6 +151,9 @@ describe('@celerity/client against a running service', () => {
     const again = await client.deadLetters.retry(letter!.id);
     expect(again).toMatchObject({ task: 'demo.fail', status: 'pending' });
     await expect(client.deadLetters.get(letter!.id)).rejects.toMatchObject({ code: 'DEAD_LETTER_NOT_FOUND' });
+
+    expect((await client.jobs.list()).items.map((j) => j.name)).toContain('reports.monthly.generate');
+    expect(await client.jobs.get('reports.monthly.generate')).toMatchObject({ time_limit: 120, input_schema: { required: ['month'] } });
 
     const name = `client-${ns}`;
     const created = await client.schedules.create({ name, task: 'demo.noop', every: 3600 });
