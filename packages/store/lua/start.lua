@@ -11,12 +11,12 @@
 -- used all its attempts (max_retries + 1) - then it is a poison task that keeps killing workers, and
 -- ends `failed` (WORKER_LOST) and dead-lettered instead of crash-looping.
 -- Returns per task: {'started', attempts, input, time_limit, soft_time_limit, max_retries,
--- retry_on_timeout} | {'skip', status} | {'lost', attempts} | {'expired'} | {'missing'}.
+-- retry_on_timeout, metadata} | {'skip', status} | {'lost', attempts} | {'expired'} | {'missing'}.
 local worker, at, from, ttl, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local out = {}
 for i = 1, (#KEYS - 2) / 2 do
   local task_key, events_key, redelivered = KEYS[1 + 2 * i], KEYS[2 + 2 * i], ARGV[5 + i] == '1'
-  local f = redis.call('HMGET', task_key, 'status', 'attempts', 'max_retries', 'watched', 'input', 'time_limit', 'soft_time_limit', 'retry_on_timeout', 'expires')
+  local f = redis.call('HMGET', task_key, 'status', 'attempts', 'max_retries', 'watched', 'input', 'time_limit', 'soft_time_limit', 'retry_on_timeout', 'expires', 'metadata')
   local status, used, max = f[1], tonumber(f[2] or '0'), tonumber(f[3] or '0')
   if not status then
     out[i] = {'missing'}
@@ -33,7 +33,7 @@ for i = 1, (#KEYS - 2) / 2 do
     local attempts = used + 1
     redis.call('HSET', task_key, 'status', 'running', 'worker', worker, 'started_at', at, 'attempts', attempts)
     if f[4] == '1' then emit(task_key, events_key, status_event('running', at, attempts)) end
-    out[i] = {'started', tostring(attempts), f[5] or 'null', f[6] or '', f[7] or '', f[3] or '0', f[8] or ''}
+    out[i] = {'started', tostring(attempts), f[5] or 'null', f[6] or '', f[7] or '', f[3] or '0', f[8] or '', f[10] or ''}
   end
 end
 return out
