@@ -18,6 +18,7 @@ import { deadLetterRoutes } from './routes/dead-letters.js';
 import { jobRoutes } from './routes/jobs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { healthRoutes } from './routes/health.js';
+import { statsRoutes } from './routes/stats.js';
 import { taskEventRoutes } from './routes/task-events.js';
 import { taskEventWsRoutes } from './routes/task-events-ws.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -120,7 +121,7 @@ export async function buildApp(deps: ApiDeps) {
         { name: 'jobs', description: 'The job registry: the task names you can submit, their input schemas and limits' },
         { name: 'schedules', description: 'Periodic tasks (beat): cron or interval, each fire time fired once' },
         { name: 'dead letters', description: 'Tasks that ended without success, and messages that were not tasks' },
-        { name: 'ops', description: 'Health and readiness' },
+        { name: 'ops', description: 'Health, readiness, metrics and statistics' },
       ],
     },
     transform: documentRoute,
@@ -182,6 +183,7 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(deadLetterRoutes(deps));
   await app.register(scheduleRoutes(deps));
   await app.register(jobRoutes(deps));
+  await app.register(statsRoutes(deps));
   // the store's event subscriber connection is opened on the first watch; it must not outlive the app
   app.addHook('onClose', async () => deps.store.events.close());
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());

@@ -16,6 +16,8 @@ export interface ApiDeps {
   producer: Producer;
   /** the accepted API keys, replaceable at run time (default: API_KEYS, fixed) */
   credentials?: Credentials;
+  /** the queues this API declared (router.queues; default: the default topology); their sizes and consumers go into /metrics, /stats, /health/tasks */
+  queues?: readonly string[];
   /** true once shutdown has begun: /ready answers 503 so load balancers stop sending traffic */
   isDraining?: () => boolean;
   /** heartbeat of event streams: SSE comment lines, WebSocket pings, re-reading missed events (default 15 s) */

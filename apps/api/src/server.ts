@@ -1,5 +1,5 @@
 import { connectBrokerFromConfig } from '@celerity/broker';
-import { routerOf, readApiKeysFile, type Closable, type Config, type Logger } from '@celerity/core';
+import { createRouter, readApiKeysFile, type Closable, type Config, type Logger } from '@celerity/core';
 import { createProducerFromConfig } from '@celerity/producer';
 import { connectTaskStore } from '@celerity/store';
 import { buildApp } from './app.js';
@@ -11,7 +11,7 @@ export interface RunningApi extends Closable {
 
 /** The API process: Redis → RabbitMQ → app → listen. close() drains in reverse order. */
 export async function startApi(config: Readonly<Config>, log: Logger): Promise<RunningApi> {
-  const router = routerOf(config);
+  const router = createRouter(config.file.queues, config.file.routes);
   const { redis, store } = await connectTaskStore(config, { log, failFast: true, name: 'celerity-api' });
   const broker = await connectBrokerFromConfig(config, { queues: router.queues, log, connectionName: 'celerity-api' }).catch((err: unknown) => {
     redis.disconnect();
@@ -34,7 +34,7 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<R
   if (credentials.enabled) process.on('SIGHUP', reloadKeys);
 
   let draining = false;
-  const app = await buildApp({ config, log, store, redis, broker, producer, credentials, isDraining: () => draining });
+  const app = await buildApp({ config, log, store, redis, broker, producer, credentials, queues: router.queues.map((q) => q.name), isDraining: () => draining });
   const url = await app.listen({ host: config.HOST, port: config.PORT });
   log.info({ url, docs: `${url}/docs` }, 'api listening');
 

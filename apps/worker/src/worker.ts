@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectBrokerFromConfig } from '@celerity/broker';
-import { routerOf, UnknownQueueError, type Closable, type Config, type Logger } from '@celerity/core';
-import { createProducerFromConfig } from '@celerity/producer';
+import { createRouter, UnknownQueueError, type Closable, type Config, type Logger } from '@celerity/core';
 import { connectTaskStore } from '@celerity/store';
 import { createExecutionPool } from './execution-pool.js';
 import { handleDelivery, type InflightRegistry } from './handle-delivery.js';
@@ -11,6 +10,7 @@ import { createPrioritySlots } from './priority-slots.js';
 import { createProgressWriter } from './progress-writer.js';
 import { startCallbackDispatcher } from './callback-dispatcher.js';
 import { startScheduledDispatcher } from './scheduled-dispatcher.js';
+import { startMetricsServer } from './metrics-server.js';
 
 export interface WorkerOptions {
   /** logical queues to consume; default WORKER_QUEUES, else every known queue */
@@ -19,11 +19,15 @@ export interface WorkerOptions {
   concurrency?: number | undefined;
   /** execution threads; default WORKER_THREADS (never more than the concurrency) */
   threads?: number | undefined;
+  /** port of this worker's process metrics; default WORKER_METRICS_PORT (unset: none; 0: any free port) */
+  metricsPort?: number | undefined;
 }
 
 export interface RunningWorker extends Closable {
   name: string;
   queues: string[];
+  /** the port its process metrics are served on, when they are */
+  metricsPort: number | undefined;
 }
 
 /**
@@ -33,7 +37,7 @@ export interface RunningWorker extends Closable {
  * WORKER_SHUTDOWN_GRACE, then interrupts the rest, whose messages go back to the queue.
  */
 export async function startWorker(config: Readonly<Config>, log: Logger, options: WorkerOptions = {}): Promise<RunningWorker> {
-  const router = routerOf(config);
+  const router = createRouter(config.file.queues, config.file.routes);
   const known = router.queues.map((q) => q.name);
   const queues = options.queues ?? config.WORKER_QUEUES ?? known;
   const unknown = queues.filter((q) => !known.includes(q));
@@ -54,8 +58,6 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     tasksPerThread: Math.ceil(concurrency / threads),
     jobsRoot: config.jobsRoot,
     logLevel: config.LOG_LEVEL,
-    retryDelayMs: config.TASK_RETRY_DELAY * 1000,
-    retryDelayMaxMs: config.TASK_RETRY_DELAY_MAX * 1000,
     maxTasksPerThread: config.WORKER_MAX_TASKS_PER_CHILD,
     maxHeapMbPerThread: config.WORKER_MAX_MEMORY_PER_CHILD,
     onRecycle: (reason) => log.info({ reason }, 'execution threads replaced'),
@@ -96,7 +98,7 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     },
     { queues, prefetch },
   );
-  const dispatcher = startScheduledDispatcher({ store, broker, producer: createProducerFromConfig(config, { store, broker, log }), log, owner: workerName });
+  const dispatcher = startScheduledDispatcher({ store, broker, log, owner: workerName });
   if (!config.WEBHOOK_SECRET) log.warn('WEBHOOK_SECRET is not set: task callbacks are sent unsigned');
   const callbacks = startCallbackDispatcher({
     store,
@@ -107,12 +109,16 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
     retryDelayMs: { base: config.WEBHOOK_RETRY_DELAY * 1000, max: config.WEBHOOK_RETRY_DELAY_MAX * 1000 },
   });
+  const metricsPort = options.metricsPort ?? config.WORKER_METRICS_PORT;
+  const metrics =
+    metricsPort === undefined ? undefined : await startMetricsServer({ host: config.WORKER_METRICS_HOST, port: metricsPort, worker: workerName, slots, concurrency, log });
   log.info({ worker: workerName, queues, concurrency, threads, prefetch }, 'worker started');
 
   let closing: Promise<void> | undefined;
   return {
     name: workerName,
     queues,
+    metricsPort: metrics?.port,
     close() {
       closing ??= (async () => {
         stopping = true;
@@ -133,6 +139,7 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
         await pool.close(true);
         await broker.close(); // unacked deliveries go back to their queues
         await redis.quit().catch(() => redis.disconnect());
+        await metrics?.close();
       })();
       return closing;
     },

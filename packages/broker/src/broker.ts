@@ -55,6 +55,8 @@ export interface Broker {
   isConnected(): boolean;
   /** Messages waiting in a logical queue (not counting unacked ones). */
   queueDepth(queue: string): Promise<number>;
+  /** Messages waiting (ready, not counting unacked ones) and consumers of a logical queue. */
+  queueStats(queue: string): Promise<{ ready: number; consumers: number }>;
   close(): Promise<void>;
 }
 
@@ -261,6 +263,13 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
       if (!channel) throw new BrokerUnavailableError('RabbitMQ is not connected');
       const { messageCount } = await channel.checkQueue(physicalQueueName(namespace, queue));
       return messageCount;
+    },
+
+    async queueStats(queue) {
+      const channel = publishChannel;
+      if (!channel) throw new BrokerUnavailableError('RabbitMQ is not connected');
+      const { messageCount, consumerCount } = await channel.checkQueue(physicalQueueName(namespace, queue));
+      return { ready: messageCount, consumers: consumerCount };
     },
 
     async close() {

@@ -104,7 +104,7 @@ export interface paths {
         };
         /**
          * List tasks, newest first
-         * @description Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Finished tasks disappear after RESULT_EXPIRES.
+         * @description Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Finished tasks (status succeeded, failed, timed_out or cancelled, or a finished_after/finished_before range) come from indexes, newest finished first, in full pages; other lists walk the tasks newest created first. Finished tasks disappear after RESULT_EXPIRES.
          */
         get: {
             parameters: {
@@ -115,6 +115,10 @@ export interface paths {
                     task?: string;
                     /** @description Tasks fired by this schedule */
                     schedule?: string;
+                    /** @description Finished at or after this time (finished tasks only; from their indexes) */
+                    finished_after?: string;
+                    /** @description Finished before this time (finished tasks only; from their indexes) */
+                    finished_before?: string;
                     limit?: number;
                     /** @description next_cursor from the previous page */
                     cursor?: string;
@@ -1847,6 +1851,220 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics: task counters, run and wait histograms, queue gauges, and this process
+         * @description Text exposition format 0.0.4. The task metrics are the deployment's (kept in Redis), the same from every replica; process_* and nodejs_* are this API process's. Every metric is described in docs/operations.md.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Prometheus text format (text/plain; version=0.0.4) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Task statistics as JSON: totals and rates over the last minute, hour and day, per queue and per task name
+         * @description The numbers /metrics exports, for people and dashboards. `total` counts since the last DELETE /stats; windows come from snapshots taken once a minute.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Stats"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Reset the statistics: GET /stats counts from now
+         * @description GET /stats and GET /health/tasks count from the reset; /metrics does not change (Prometheus counters only go up; use increase() or rate()).
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            reset_at: string;
+                        };
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Task health: ok, warning or critical, with the reasons
+         * @description Failure rate over the last HEALTH_FAILURE_WINDOW minutes against HEALTH_FAILURE_WARN / HEALTH_FAILURE_CRIT, tasks running longer than HEALTH_LONG_RUNNING, queue backlogs above HEALTH_BACKLOG_WARN, queues with messages and no consumer. The report is a 200 whatever its status (alert on `status`); a 503 means Redis did not answer.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskHealth"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1872,8 +2090,6 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
-            /** @description http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE */
-            callback_url?: string;
             /** @description Seconds to wait before the task may start; it is `scheduled` meanwhile */
             countdown?: number;
             /**
@@ -1883,6 +2099,8 @@ export interface components {
             eta?: string;
             /** @description Seconds from now, or an ISO-8601 time: a task that has not started by then is not run and ends `expired` (also a retry that is due after it) */
             expires?: number | string;
+            /** @description http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE */
+            callback_url?: string;
         };
         SubmitBatch: {
             tasks: components["schemas"]["SubmitTask"][];
@@ -2118,8 +2336,6 @@ export interface components {
             /** @description Soft time limit in seconds without `soft_time_limit` in the request; null: none */
             soft_time_limit: number | null;
             retry_on_timeout: boolean;
-            /** @description Seconds after submit by which a task without `expires` must have started, else it ends expired; null: never */
-            expires: number | null;
         };
         JobList: {
             /** @description Every job under JOBS_ROOT, by name */
@@ -2133,27 +2349,20 @@ export interface components {
         /** @description A schedule: its task (as for POST /tasks, without countdown/eta) and when it fires (cron or every) */
         ScheduleSpec: {
             name: string;
-            /** @description Dotted job path under JOBS_ROOT: module path, then export name, e.g. "demo.echo" */
+            /** @description Dotted job path under JOBS_ROOT, as for POST /tasks */
             task: string;
             /** @description Input of every task it fires */
             input?: unknown;
             /** @description Queue of the tasks it fires (default "cron") */
             queue?: string;
-            /** @description Higher runs first within a queue; at most the queue's x-max-priority */
             priority?: number;
-            /** @description Retries after a retryable failure (exponential backoff with jitter); defaults to TASK_MAX_RETRIES */
             max_retries?: number;
-            /** @description Hard time limit in seconds; the execution is killed after it */
             time_limit?: number;
-            /** @description Soft time limit in seconds; aborts the job's signal */
             soft_time_limit?: number;
-            /** @description Retry a timed-out run like a failed one (default: the job's retryOnTimeout option, else false) */
             retry_on_timeout?: boolean;
-            /** @description Free-form, returned with the record */
             metadata?: {
                 [key: string]: unknown;
             };
-            /** @description http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE */
             callback_url?: string;
             /** @description Cron expression: five fields, or six with seconds first; evaluated in `timezone` */
             cron?: string;
@@ -2166,7 +2375,7 @@ export interface components {
         };
         /** @description JSON merge patch of a schedule: the fields given replace the current ones, null removes an optional one; giving cron drops every and vice versa */
         SchedulePatch: {
-            /** @description Dotted job path under JOBS_ROOT: module path, then export name, e.g. "demo.echo" */
+            /** @description Dotted job path under JOBS_ROOT, as for POST /tasks */
             task?: string;
             input?: unknown | null;
             queue?: string | null;
@@ -2186,27 +2395,20 @@ export interface components {
         };
         Schedule: {
             name: string;
-            /** @description Dotted job path under JOBS_ROOT: module path, then export name, e.g. "demo.echo" */
+            /** @description Dotted job path under JOBS_ROOT, as for POST /tasks */
             task: string;
             /** @description Input of every task it fires */
             input?: unknown;
             /** @description Queue of the tasks it fires (default "cron") */
             queue?: string;
-            /** @description Higher runs first within a queue; at most the queue's x-max-priority */
             priority?: number;
-            /** @description Retries after a retryable failure (exponential backoff with jitter); defaults to TASK_MAX_RETRIES */
             max_retries?: number;
-            /** @description Hard time limit in seconds; the execution is killed after it */
             time_limit?: number;
-            /** @description Soft time limit in seconds; aborts the job's signal */
             soft_time_limit?: number;
-            /** @description Retry a timed-out run like a failed one (default: the job's retryOnTimeout option, else false) */
             retry_on_timeout?: boolean;
-            /** @description Free-form, returned with the record */
             metadata?: {
                 [key: string]: unknown;
             };
-            /** @description http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE */
             callback_url?: string;
             /** @description Cron expression: five fields, or six with seconds first; evaluated in `timezone` */
             cron?: string;
@@ -2245,6 +2447,130 @@ export interface components {
         };
         ScheduleList: {
             items: components["schemas"]["Schedule"][];
+        };
+        StatsSummary: {
+            counts: {
+                submitted: number;
+                started: number;
+                succeeded: number;
+                failed: number;
+                timed_out: number;
+                cancelled: number;
+                expired: number;
+                retried: number;
+                dead_lettered: number;
+            };
+            /** @description succeeded / (succeeded + failed + timed_out); null when none finished; cancelled tasks do not count */
+            success_rate: number | null;
+            /** @description (failed + timed_out) / (succeeded + failed + timed_out) */
+            failure_rate: number | null;
+            /** @description run time, started -> finished */
+            run_ms: {
+                avg: number;
+                p95: number;
+            } | null;
+        };
+        StatsWindow: {
+            counts: {
+                submitted: number;
+                started: number;
+                succeeded: number;
+                failed: number;
+                timed_out: number;
+                cancelled: number;
+                expired: number;
+                retried: number;
+                dead_lettered: number;
+            };
+            /** @description succeeded / (succeeded + failed + timed_out); null when none finished; cancelled tasks do not count */
+            success_rate: number | null;
+            /** @description (failed + timed_out) / (succeeded + failed + timed_out) */
+            failure_rate: number | null;
+            /** @description run time, started -> finished */
+            run_ms: {
+                avg: number;
+                p95: number;
+            } | null;
+            /** @description start of the window: the snapshot it counts from (a younger deployment has a shorter window), the reset, or null = since the counters began */
+            since: string | null;
+            finished_per_second: number | null;
+            submitted_per_second: number | null;
+        };
+        Stats: {
+            at: string;
+            reset_at: string | null;
+            total: components["schemas"]["StatsSummary"];
+            minute: components["schemas"]["StatsWindow"];
+            hour: components["schemas"]["StatsWindow"];
+            day: components["schemas"]["StatsWindow"];
+            /** @description queue wait since the reset: created (or eta/retry time) -> started */
+            wait_ms: {
+                avg: number;
+                p95: number;
+            } | null;
+            running: number;
+            scheduled: number;
+            dead_letters: number;
+            callbacks_waiting: number;
+            queues: {
+                [key: string]: {
+                    total: components["schemas"]["StatsSummary"];
+                    minute: components["schemas"]["StatsWindow"];
+                    hour: components["schemas"]["StatsWindow"];
+                    day: components["schemas"]["StatsWindow"];
+                    running: number;
+                    ready: number | null;
+                    consumers: number | null;
+                };
+            };
+            tasks: {
+                [key: string]: {
+                    total: components["schemas"]["StatsSummary"];
+                    minute: components["schemas"]["StatsWindow"];
+                    hour: components["schemas"]["StatsWindow"];
+                    day: components["schemas"]["StatsWindow"];
+                };
+            };
+        };
+        TaskHealth: {
+            /**
+             * @description the worst level among the reasons; ok without any
+             * @enum {string}
+             */
+            status: "ok" | "warning" | "critical";
+            at: string;
+            reasons: {
+                /** @enum {string} */
+                level: "warning" | "critical";
+                /** @enum {string} */
+                code: "FAILURE_RATE" | "LONG_RUNNING" | "BACKLOG" | "NO_CONSUMER" | "BROKER_UNREACHABLE";
+                message: string;
+                queue?: string;
+                task_ids?: string[];
+            }[];
+            failure_rate: {
+                window_minutes: number;
+                /** @description where the window starts (later than window_minutes ago while the deployment is younger, or after a reset) */
+                since: string | null;
+                finished: number;
+                rate: number | null;
+                warn: number;
+                critical: number;
+            };
+            /** @description running longer than HEALTH_LONG_RUNNING, oldest first (at most 50) */
+            long_running: {
+                id: string;
+                queue: string;
+                started_at: string;
+                running_seconds: number;
+            }[];
+            queues: {
+                [key: string]: {
+                    ready: number | null;
+                    consumers: number | null;
+                    running: number;
+                };
+            };
         };
         WatchTokenRequest: {
             /** @description The tasks the token may follow */

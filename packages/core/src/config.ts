@@ -103,11 +103,31 @@ export const EnvSchema = z
     RATE_LIMIT_WINDOW: seconds(60),
     RATE_LIMIT_WRITES: z.coerce.number().int().positive().default(600),
     RATE_LIMIT_READS: z.coerce.number().int().positive().default(6_000),
+    // GET /health/tasks (docs/operations.md): the failure rate over the last HEALTH_FAILURE_WINDOW
+    // minutes (once at least HEALTH_FAILURE_MIN_TASKS finished) at or above WARN / CRIT (fractions),
+    // tasks running longer than HEALTH_LONG_RUNNING seconds, more ready messages than HEALTH_BACKLOG_WARN
+    HEALTH_FAILURE_WINDOW: z.coerce.number().int().positive().max(1_440).default(15),
+    HEALTH_FAILURE_MIN_TASKS: z.coerce.number().int().positive().default(10),
+    HEALTH_FAILURE_WARN: z.coerce.number().min(0).max(1).default(0.1),
+    HEALTH_FAILURE_CRIT: z.coerce.number().min(0).max(1).default(0.2),
+    HEALTH_LONG_RUNNING: seconds(480),
+    HEALTH_BACKLOG_WARN: z.coerce.number().int().positive().default(1_000),
+    // GET /metrics: task names labelled one by one, the busiest first; the rest count as task="_other"
+    METRICS_MAX_TASK_NAMES: z.coerce.number().int().positive().default(100),
+    // a worker serves its own process metrics (CPU, memory, event-loop lag, busy slots) on this port; unset = off
+    WORKER_METRICS_PORT: optionalPositiveInt,
+    // the address it listens on (0.0.0.0 in a container, for Prometheus in another one)
+    WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   })
   .refine((env) => env.TASK_SOFT_TIME_LIMIT <= env.TASK_TIME_LIMIT, {
     path: ['TASK_SOFT_TIME_LIMIT'],
     message: 'must not exceed TASK_TIME_LIMIT',
     when: fieldsValid('TASK_SOFT_TIME_LIMIT', 'TASK_TIME_LIMIT'),
+  })
+  .refine((env) => env.HEALTH_FAILURE_WARN <= env.HEALTH_FAILURE_CRIT, {
+    path: ['HEALTH_FAILURE_WARN'],
+    message: 'must not exceed HEALTH_FAILURE_CRIT',
+    when: fieldsValid('HEALTH_FAILURE_WARN', 'HEALTH_FAILURE_CRIT'),
   })
   .refine((env) => env.TASK_RETRY_DELAY <= env.TASK_RETRY_DELAY_MAX, {
     path: ['TASK_RETRY_DELAY'],

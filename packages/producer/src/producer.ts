@@ -2,8 +2,8 @@ import { publishTask, type Broker } from '@celerity/broker';
 import {
   createJobRegistry,
   createTickBatcher,
+  createRouter,
   describeJob,
-  routerOf,
   IdempotencyConflictError,
   InvalidJobInputError,
   InvalidTaskError,
@@ -19,7 +19,7 @@ import {
   type NewTask,
   type Router,
   type TaskRecord,
-  type SubmitRequest,
+  type TaskSchedule,
 } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
 import { checkCallbackUrl, createCallbackDns, type ResolveHost } from '@celerity/webhook/url-policy';
@@ -34,12 +34,30 @@ export interface JobInfo extends JobDescription {
   time_limit: number;
   soft_time_limit: number | null;
   retry_on_timeout: boolean;
-  /** seconds after submit (the job's `expires`); null: never */
-  expires: number | null;
 }
 
-/** A submission (the schema in @celerity/core, which the API validates with), plus the beat's `schedule`. */
-export type { SubmitRequest } from '@celerity/core';
+/** A submission after HTTP validation (wire names, snake_case). */
+export interface SubmitRequest {
+  task: string;
+  input?: unknown;
+  queue?: string | undefined;
+  priority?: number | undefined;
+  max_retries?: number | undefined;
+  time_limit?: number | undefined;
+  soft_time_limit?: number | undefined;
+  retry_on_timeout?: boolean | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  /** seconds from now before the task may start */
+  countdown?: number | undefined;
+  /** ISO-8601 time before which the task may not start */
+  eta?: string | undefined;
+  /** seconds from now, or an ISO-8601 time: not started by then, the task is not run and ends `expired` */
+  expires?: number | string | undefined;
+  /** called with a signed POST once the task is finished */
+  callback_url?: string | undefined;
+  /** set by the beat only (HTTP bodies cannot carry it): the schedule and fire time this task stands for */
+  schedule?: TaskSchedule | undefined;
+}
 
 export interface ProducerDeps {
   store: TaskStore;
@@ -108,16 +126,7 @@ function startTime(request: SubmitRequest): Date | null {
 }
 
 /** `expires` → the time after which the task may no longer start (null: never); it must leave time to start. */
-/**
- * The queue and priority asked for: the request's, else the job's own. A job's priority goes with its
- * own queue (or the routed one) only when the request names no queue: a priority is a position within one queue.
- */
-function jobRoute(request: Pick<SubmitRequest, 'queue' | 'priority'>, job: LoadedJob): { queue?: string | undefined; priority?: number | undefined } {
-  if (request.queue !== undefined) return request;
-  return { queue: job.queue, priority: request.priority ?? job.priority };
-}
-
-function expiryTime(request: Pick<SubmitRequest, 'expires'>, startAt: Date | null): Date | null {
+function expiryTime(request: SubmitRequest, startAt: Date | null): Date | null {
   if (request.expires === undefined) return null;
   const at = typeof request.expires === 'number' ? new Date(Date.now() + request.expires * 1000) : new Date(request.expires);
   if (Number.isNaN(at.getTime())) throw new InvalidTaskError('expires is not a valid time', 'expires');
@@ -138,7 +147,7 @@ export function createProducerFromConfig(config: Readonly<Config>, deps: {
   return createProducer({
     ...rest,
     jobs: createJobRegistry(config.jobsRoot),
-    router: routerOf(config),
+    router: createRouter(config.file.queues, config.file.routes),
     defaults: { maxRetries: config.TASK_MAX_RETRIES, timeLimitSeconds: config.TASK_TIME_LIMIT },
     // a publish fails after PUBLISH_TIMEOUT_MS, and its record is then removed: twice that is past any live publish
     publishGraceMs: 2 * config.PUBLISH_TIMEOUT_MS,
@@ -175,8 +184,7 @@ export function createProducer(deps: ProducerDeps) {
       }
       input = parsed.data;
     }
-    // the request wins over the job's own options (defineJob), which win over routing rules and defaults
-    const route = deps.router.route(request.task, jobRoute(request, job));
+    const route = deps.router.route(request.task, request);
     // the request wins over the job's own options (defineJob), which win over the defaults
     const timeLimit = request.time_limit ?? job.timeLimit ?? null;
     const softTimeLimit = request.soft_time_limit ?? job.softTimeLimit ?? null;
@@ -191,13 +199,13 @@ export function createProducer(deps: ProducerDeps) {
     const eta = startTime(request);
     return {
       eta,
-      expires: expiryTime(request.expires === undefined && job.expires !== undefined ? { expires: job.expires } : request, eta),
+      expires: expiryTime(request, eta),
       id: taskId,
       task: request.task,
       queue: route.queue,
       priority: route.priority,
       input,
-      max_retries: request.max_retries ?? job.maxRetries ?? deps.defaults.maxRetries,
+      max_retries: request.max_retries ?? deps.defaults.maxRetries,
       time_limit: timeLimit,
       soft_time_limit: softTimeLimit,
       retry_on_timeout: request.retry_on_timeout ?? job.retryOnTimeout ?? false,
@@ -226,7 +234,7 @@ export function createProducer(deps: ProducerDeps) {
         now.map((t) => publishTask(deps.broker, t)),
       );
     } catch (err) {
-      await deps.store.deleteRecords(tasks.map((t) => t.id)).catch((cleanupErr: unknown) => {
+      await deps.store.deleteRecords(tasks).catch((cleanupErr: unknown) => {
         deps.log.error({ err: cleanupErr }, 'could not remove records of unpublished tasks');
       });
       throw err;
@@ -243,13 +251,12 @@ export function createProducer(deps: ProducerDeps) {
 
   /** A job as a caller may submit it: its schemas, and the queue and limits a request without options gets. */
   function jobInfo(name: string, job: LoadedJob): JobInfo {
-    const route = deps.router.route(name, jobRoute({}, job));
+    const route = deps.router.route(name, {});
     return {
       ...describeJob(name, job),
       queue: route.queue,
       priority: route.priority,
-      max_retries: job.maxRetries ?? deps.defaults.maxRetries,
-      expires: job.expires ?? null,
+      max_retries: deps.defaults.maxRetries,
       time_limit: job.timeLimit ?? deps.defaults.timeLimitSeconds,
       soft_time_limit: job.softTimeLimit ?? null,
       retry_on_timeout: job.retryOnTimeout ?? false,
@@ -302,31 +309,6 @@ export function createProducer(deps: ProducerDeps) {
         await deps.store.releaseIdempotencyKey(idempotencyKey).catch(() => undefined); // refused: the key may be used again
         throw err;
       }
-    },
-
-    /**
-     * Publishes up to `limit` scheduled tasks that are due (countdown/eta, retries, leased tasks
-     * whose worker died, records whose publish was never confirmed): each is claimed for `leaseMs`
-     * and forgotten once its publish is confirmed, so a process that dies half-way loses nothing
-     * (another one publishes it after the lease; the start script skips a duplicate delivery).
-     */
-    async publishDue(limit: number, leaseMs: number): Promise<{ claimed: number; published: number }> {
-      const { tasks, leaseUntilMs } = await deps.store.claimDue(limit, leaseMs);
-      if (tasks.length === 0) return { claimed: 0, published: 0 };
-      const published: string[] = [];
-      await Promise.all(
-        tasks.map(async (t) => {
-          try {
-            await publishTask(deps.broker, t);
-            published.push(t.id);
-          } catch (err) {
-            deps.log.warn({ err, task_id: t.id, trace_id: t.trace_id }, 'scheduled task not published; retried after its lease');
-          }
-        }),
-      );
-      await deps.store.releaseDue(published, leaseUntilMs);
-      deps.log.debug({ count: published.length }, 'scheduled tasks queued');
-      return { claimed: tasks.length, published: published.length };
     },
 
     /** All or nothing: every task is checked before any record is written. */

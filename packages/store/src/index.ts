@@ -5,3 +5,4 @@ export * from './task-events.js';
 export * from './callbacks.js';
 export * from './dead-letters.js';
 export * from './schedules.js';
+export * from './stats.js';

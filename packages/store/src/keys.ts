@@ -34,6 +34,16 @@ export function createKeys(namespace: string | undefined) {
     scheduleTasks: (name: string) => `${prefix}schedule:${name}:tasks`,
     /** prefix of the API's rate-limit counters (@fastify/rate-limit adds the bucket and caller) */
     rateLimits: `${prefix}rate:`,
+    /** hash: task counters and histograms, written by the status-change scripts (lua/stats.lua, stats.ts) */
+    stats: `${prefix}stats`,
+    /** sorted set: snapshots of `stats` by minute (JSON), for rates over the last minute, hour and day */
+    statsHistory: `${prefix}stats:history`,
+    /** string: the snapshot DELETE /stats took; GET /stats counts from there */
+    statsBaseline: `${prefix}stats:baseline`,
+    /** sorted set: one queue's running tasks scored by start time in ms (also built in lua/stats.lua) */
+    running: (queue: string) => `${prefix}running:${queue}`,
+    /** sorted set, scores 0: finished tasks of one status, queue and task name as '<finished ms, 13 digits>:<id>' (lua/stats.lua) */
+    done: (status: string, queue: string, task: string) => `${prefix}done:${status}:${queue}:${task}`,
     /** pub/sub: cancel requests for running tasks, read by every worker */
     control: `${prefix}control`,
   };

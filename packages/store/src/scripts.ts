@@ -13,6 +13,9 @@ import type { RedisClient } from './redis.js';
 /** How many of its latest events a task keeps for watchers that resume (Last-Event-ID). */
 export const EVENTS_KEPT = 1_000;
 
+/** Upper bounds (ms) of the run and wait time histograms' buckets (lua/stats.lua); above the last: +Inf. */
+export const HISTOGRAM_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000, 3_600_000] as const;
+
 const LUA_DIR = new URL('../lua/', import.meta.url);
 
 /** A script's text with its fragments included (each once) and its constants filled in. */
@@ -25,7 +28,8 @@ export function loadLua(name: string, included = new Set<string>()): string {
       return loadLua(fragment, included);
     })
     .replaceAll('{{EVENTS_KEPT}}', String(EVENTS_KEPT))
-    .replaceAll('{{WORKER_LOST}}', WORKER_FAILURE.WORKER_LOST);
+    .replaceAll('{{WORKER_LOST}}', WORKER_FAILURE.WORKER_LOST)
+    .replaceAll('{{BUCKETS_MS}}', HISTOGRAM_BUCKETS_MS.join(', '));
 }
 
 const SCRIPT_FILES = [
@@ -44,6 +48,7 @@ const SCRIPT_FILES = [
   'callback-attempt',
   'retry-callback',
   'lock',
+  'stats-snapshot',
 ] as const;
 type ScriptName = (typeof SCRIPT_FILES)[number];
 
@@ -64,41 +69,73 @@ const taskKeys = (tasks: readonly { keys: TaskKeys }[]) => tasks.flatMap((t) => 
 function callersOf(call: Call) {
   return {
     /** start.lua: claims tasks whose deliveries arrived together; one reply per task. */
-    start: (a: { deadLetters: string; callbacks: string; worker: string; startedAt: Date; from: string; ttl: number; tasks: readonly { keys: TaskKeys; redelivered: boolean }[] }) =>
+    start: (a: {
+      deadLetters: string;
+      callbacks: string;
+      stats: string;
+      prefix: string;
+      worker: string;
+      startedAt: Date;
+      from: string;
+      ttl: number;
+      tasks: readonly { keys: TaskKeys; redelivered: boolean }[];
+    }) =>
       call(
         'start',
-        [a.deadLetters, a.callbacks, ...taskKeys(a.tasks)],
-        [a.worker, a.startedAt.toISOString(), a.from, a.ttl, a.startedAt.getTime(), ...a.tasks.map((t) => (t.redelivered ? '1' : ''))],
+        [a.deadLetters, a.callbacks, a.stats, ...taskKeys(a.tasks)],
+        [a.worker, a.startedAt.toISOString(), a.from, a.ttl, a.startedAt.getTime(), a.prefix, ...a.tasks.map((t) => (t.redelivered ? '1' : ''))],
       ) as Promise<string[][]>,
 
     /** finish.lua: stores final outcomes that came in together; 'ok', 'missing' or the status that won, per task. */
     finish: (a: {
       deadLetters: string;
       callbacks: string;
-      finishedAt: string;
+      stats: string;
+      prefix: string;
+      finishedAt: Date;
       ttl: number;
       from: string;
       tasks: readonly { keys: TaskKeys; status: string; result: Buffer | ''; error: string; deadLetterReason: string }[];
     }) =>
       call(
         'finish',
-        [a.deadLetters, a.callbacks, ...taskKeys(a.tasks)],
-        [a.finishedAt, a.ttl, a.from, ...a.tasks.flatMap((t) => [t.status, t.result, t.error, t.deadLetterReason])],
+        [a.deadLetters, a.callbacks, a.stats, ...taskKeys(a.tasks)],
+        [a.finishedAt.toISOString(), a.ttl, a.from, a.prefix, a.finishedAt.getTime(), ...a.tasks.flatMap((t) => [t.status, t.result, t.error, t.deadLetterReason])],
       ) as Promise<string[]>,
 
-    cancel: (a: { keys: TaskKeys; callbacks: string; control: string; id: string; at: string; ttl: number; terminate: boolean; from: string }) =>
-      call('cancel', [a.keys.record, a.keys.events, a.callbacks, a.control], [a.id, a.at, a.ttl, a.terminate ? '1' : '', a.from]) as Promise<string[]>,
+    cancel: (a: { keys: TaskKeys; callbacks: string; control: string; stats: string; prefix: string; id: string; at: Date; ttl: number; terminate: boolean; from: string }) =>
+      call(
+        'cancel',
+        [a.keys.record, a.keys.events, a.callbacks, a.control, a.stats],
+        [a.id, a.at.toISOString(), a.ttl, a.terminate ? '1' : '', a.from, a.prefix, a.at.getTime()],
+      ) as Promise<string[]>,
 
-    release: (a: { keys: TaskKeys; scheduled: string; worker: string; reschedule: boolean; nowMs: number; nowIso: string; id: string }) =>
-      call('release', [a.keys.record, a.keys.events, a.scheduled], [a.worker, a.reschedule ? '1' : '', a.nowMs, a.nowIso, a.id]) as Promise<string>,
+    release: (a: { keys: TaskKeys; scheduled: string; stats: string; prefix: string; worker: string; reschedule: boolean; nowMs: number; nowIso: string; id: string }) =>
+      call('release', [a.keys.record, a.keys.events, a.scheduled, a.stats], [a.worker, a.reschedule ? '1' : '', a.nowMs, a.nowIso, a.id, a.prefix]) as Promise<string>,
 
-    reapLeases: (a: { leases: string; scheduled: string; deadLetters: string; callbacks: string; nowMs: number; limit: number; taskPrefix: string; nowIso: string; ttl: number }) =>
-      call('reap-leases', [a.leases, a.scheduled, a.deadLetters, a.callbacks], [a.nowMs, a.limit, a.taskPrefix, a.nowIso, a.ttl]) as Promise<[string[], string[]]>,
+    reapLeases: (a: {
+      leases: string;
+      scheduled: string;
+      deadLetters: string;
+      callbacks: string;
+      stats: string;
+      prefix: string;
+      nowMs: number;
+      limit: number;
+      taskPrefix: string;
+      nowIso: string;
+      ttl: number;
+    }) =>
+      call(
+        'reap-leases',
+        [a.leases, a.scheduled, a.deadLetters, a.callbacks, a.stats],
+        [a.nowMs, a.limit, a.taskPrefix, a.nowIso, a.ttl, a.prefix],
+      ) as Promise<[string[], string[]]>,
 
     progress: (a: { keys: TaskKeys; progress: string; at: string }) => call('progress', [a.keys.record, a.keys.events], [a.progress, a.at]) as Promise<number>,
 
-    retry: (a: { keys: TaskKeys; scheduled: string; eta: Date; error: string; from: string; id: string; at: string }) =>
-      call('retry', [a.keys.record, a.keys.events, a.scheduled], [a.eta.toISOString(), a.eta.getTime(), a.error, a.from, a.id, a.at]) as Promise<string>,
+    retry: (a: { keys: TaskKeys; scheduled: string; stats: string; prefix: string; eta: Date; error: string; from: string; id: string; at: string }) =>
+      call('retry', [a.keys.record, a.keys.events, a.scheduled, a.stats], [a.eta.toISOString(), a.eta.getTime(), a.error, a.from, a.id, a.at, a.prefix]) as Promise<string>,
 
     claimDue: (a: { scheduled: string; nowMs: number; leaseUntilMs: number; limit: number; taskPrefix: string; nowIso: string }) =>
       call('claim-due', [a.scheduled], [a.nowMs, a.leaseUntilMs, a.limit, a.taskPrefix, a.nowIso]) as Promise<string[]>,
@@ -121,6 +158,10 @@ function callersOf(call: Call) {
 
     /** lock.lua: takes or extends a lease for its owner; 1 when held by the caller now. */
     lock: (a: { lock: string; owner: string; ttlMs: number }) => call('lock', [a.lock], [a.owner, a.ttlMs]) as Promise<number>,
+
+    /** stats-snapshot.lua: copies the counters for this minute unless taken already; 1 when taken now. */
+    statsSnapshot: (a: { stats: string; history: string; minuteMs: number; everyMinuteFromMs: number; keepFromMs: number }) =>
+      call('stats-snapshot', [a.stats, a.history], [a.minuteMs, a.everyMinuteFromMs, a.keepFromMs]) as Promise<number>,
   };
 }
 export type StoreScripts = ReturnType<typeof callersOf>;

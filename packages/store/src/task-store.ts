@@ -5,6 +5,7 @@ import {
   type Config,
   type Logger,
   decodeResult,
+  isFinished,
   TASK_STATUSES,
   type ErrorPayload,
   type NewTask,
@@ -21,9 +22,10 @@ import { createDeadLetters } from './dead-letters.js';
 import { createTaskEvents } from './task-events.js';
 import { scriptsFor, type TaskKeys } from './scripts.js';
 import { createScheduleStore } from './schedules.js';
+import { createTaskStats, finishedMember } from './stats.js';
 
 export type StartResult =
-  | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null; retryOnTimeout: boolean; metadata: Record<string, unknown> | null }
+  | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null; retryOnTimeout: boolean }
   | { kind: 'skip'; status: TaskStatus }
   | { kind: 'lost'; attempts: number }
   /** not started before its `expires`: it ended `expired` instead */
@@ -51,8 +53,26 @@ export interface ListQuery {
   task?: string | undefined;
   /** tasks fired by this schedule (walks the schedule's own index) */
   schedule?: string | undefined;
+  /** finished at or after / before (ms): finished tasks only, answered from their lists */
+  finishedAfterMs?: number | undefined;
+  finishedBeforeMs?: number | undefined;
   limit: number;
   cursor?: string | undefined;
+}
+
+/** A list cursor: a task id (walk of the creation index) or a finished list's member ('<ms>:<id>'). */
+export const LIST_CURSOR = /^(\d{13}:)?[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Whether list() answers this query from the finished lists (ordered by finished time) rather than the creation index. */
+export function listsFinished(query: Pick<ListQuery, 'status' | 'schedule' | 'finishedAfterMs' | 'finishedBeforeMs'>): boolean {
+  if (query.schedule !== undefined) return false;
+  if (query.status !== undefined) return isFinished(query.status);
+  return query.finishedAfterMs !== undefined || query.finishedBeforeMs !== undefined;
+}
+
+/** The cursor that resumes a list after this record (see list()). */
+export function listCursorAfter(record: Pick<TaskRecord, 'id' | 'finished_at'>, query: Parameters<typeof listsFinished>[0]): string {
+  return listsFinished(query) && record.finished_at ? finishedMember(Date.parse(record.finished_at), record.id) : record.id;
 }
 
 export interface ControlMessage {
@@ -100,6 +120,50 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
   const redis = client;
   const scripts = scriptsFor(client);
   const taskKeys = (id: string): TaskKeys => ({ record: keys.task(id), events: keys.events(id) });
+  const stats = createTaskStats(client, keys, ttl);
+
+  /**
+   * Finished tasks newest first from their lists (one per final status, queue and task name, written
+   * by the final-status scripts): the lists that match the filters are read from the cursor down,
+   * `limit` entries each, merged, and the records read; entries whose records expired meanwhile are
+   * skipped and reading goes on, so a page is full unless the lists end.
+   */
+  async function listFinished(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
+    const lists = stats
+      .finishedLists(await stats.raw())
+      .filter((l) => (!query.status || l.status === query.status) && (!query.queue || l.queue === query.queue) && (!query.task || l.task === query.task));
+    const lower = query.finishedAfterMs === undefined ? '-' : `[${finishedMember(query.finishedAfterMs, '')}`;
+    let upper = query.cursor ? `(${query.cursor}` : query.finishedBeforeMs === undefined ? '+' : `(${finishedMember(query.finishedBeforeMs, '')}`;
+    const items: TaskRecord[] = [];
+    let lastMember: string | undefined;
+    let exhausted = false;
+    for (let examined = 0; items.length < query.limit && examined < LIST_SCAN_BUDGET; ) {
+      const want = query.limit - items.length;
+      const pipeline = redis.pipeline();
+      for (const list of lists) pipeline.zrevrangebylex(list.key, upper, lower, 'LIMIT', 0, want);
+      const replies = lists.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
+      const pages = replies.map(([, members]) => (members ?? []) as string[]);
+      // the newest `want` of all lists; a list that gave fewer than asked has nothing older
+      const merged = pages.flat().sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)).slice(0, want);
+      exhausted = pages.every((p) => p.length < want) && merged.length === pages.flat().length;
+      if (merged.length === 0) {
+        exhausted = true;
+        break;
+      }
+      const reads = redis.pipeline();
+      for (const member of merged) reads.hgetallBuffer(keys.task(member.slice(14)));
+      const rows = (await guard(reads.exec())) ?? [];
+      for (const [i, member] of merged.entries()) {
+        examined += 1;
+        lastMember = member;
+        const fields = rows[i]?.[1] as Record<string, Buffer> | undefined;
+        if (fields?.status) items.push(toRecord(fields));
+      }
+      if (exhausted) break;
+      upper = `(${lastMember}`;
+    }
+    return { items, next_cursor: exhausted || !lastMember ? null : lastMember };
+  }
 
   // Claims and outcomes of the same event-loop turn go to Redis as one script call each.
   // one batcher per worker name (a process may run several workers, each claims in its own name)
@@ -111,6 +175,8 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
         const replies = await scripts.start({
           deadLetters: keys.deadLetters,
           callbacks: keys.callbacks,
+          stats: keys.stats,
+          prefix: keys.prefix,
           worker,
           startedAt: new Date(),
           from: FROM.running,
@@ -127,7 +193,9 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     scripts.finish({
       deadLetters: keys.deadLetters,
       callbacks: keys.callbacks,
-      finishedAt: new Date().toISOString(),
+      stats: keys.stats,
+      prefix: keys.prefix,
+      finishedAt: new Date(),
       ttl,
       from: FROM.finished,
       tasks: items.map(({ id, outcome }) => ({
@@ -156,6 +224,8 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     callbacks: createCallbacks(client, keys),
     /** the beat's schedules and the claims of their fire times */
     schedules: createScheduleStore(client, keys, ttl),
+    /** counters, histograms, running and finished lists (GET /metrics, /stats, /health/tasks) */
+    stats,
 
     /**
      * Writes new records in one transaction (single or batch); the index makes them listable. With
@@ -193,6 +263,7 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
         else if (options.publishByMs !== undefined) multi.zadd(keys.scheduled, options.publishByMs, t.id);
       }
       multi.zadd(keys.index, ...tasks.flatMap((t) => [0, t.id]));
+      for (const [field, n] of countBy(tasks, 'submitted')) multi.hincrby(keys.stats, field, n);
       await guard(multi.exec());
       return tasks.map((t) => ({
         id: t.id,
@@ -223,10 +294,13 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       }));
     },
 
-    /** Removes records whose publish failed: the caller got a 503, so the task was never accepted. */
-    async deleteRecords(ids: readonly string[]): Promise<void> {
-      if (ids.length === 0) return;
-      await guard(redis.multi().del(...ids.map(keys.task)).zrem(keys.index, ...ids).zrem(keys.scheduled, ...ids).exec());
+    /** Removes records whose publish failed: the caller got a 503, so the task was never accepted (nor counted). */
+    async deleteRecords(tasks: readonly Pick<NewTask, 'id' | 'queue' | 'task'>[]): Promise<void> {
+      if (tasks.length === 0) return;
+      const ids = tasks.map((t) => t.id);
+      const multi = redis.multi().del(...ids.map(keys.task)).zrem(keys.index, ...ids).zrem(keys.scheduled, ...ids);
+      for (const [field, n] of countBy(tasks, 'submitted')) multi.hincrby(keys.stats, field, -n);
+      await guard(multi.exec());
     },
 
     /** Claims a delivered task (running), unless it may not start; claims of one turn share a script call. */
@@ -250,7 +324,7 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     async release(id: string, worker: string, options: { leased: boolean }): Promise<'ok' | string> {
       const now = new Date();
       return guard(
-        scripts.release({ keys: taskKeys(id), scheduled: keys.scheduled, worker, reschedule: options.leased, nowMs: now.getTime(), nowIso: now.toISOString(), id }),
+        scripts.release({ keys: taskKeys(id), scheduled: keys.scheduled, stats: keys.stats, prefix: keys.prefix, worker, reschedule: options.leased, nowMs: now.getTime(), nowIso: now.toISOString(), id }),
       );
     },
 
@@ -271,6 +345,8 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
           scheduled: keys.scheduled,
           deadLetters: keys.deadLetters,
           callbacks: keys.callbacks,
+          stats: keys.stats,
+          prefix: keys.prefix,
           nowMs: now.getTime(),
           limit,
           taskPrefix: keys.task(''),
@@ -282,17 +358,19 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     },
 
     async cancel(id: string, terminate: boolean): Promise<CancelResult> {
-      const at = new Date().toISOString();
-      const reply = await guard(scripts.cancel({ keys: taskKeys(id), callbacks: keys.callbacks, control: keys.control, id, at, ttl, terminate, from: FROM.cancelled }));
+      const at = new Date();
+      const reply = await guard(
+        scripts.cancel({ keys: taskKeys(id), callbacks: keys.callbacks, control: keys.control, stats: keys.stats, prefix: keys.prefix, id, at, ttl, terminate, from: FROM.cancelled }),
+      );
       if (reply[0] === 'missing') return { kind: 'missing' };
       if (reply[0] === 'terminating') return { kind: 'terminating', cancelledAt: reply[1]! };
       if (reply[0] === 'finished') return { kind: 'finished', status: reply[1] as TaskStatus, stopping: reply[2] === '1' };
-      return { kind: 'cancelled', previousStatus: reply[1] as TaskStatus, cancelledAt: at };
+      return { kind: 'cancelled', previousStatus: reply[1] as TaskStatus, cancelledAt: at.toISOString() };
     },
 
     /** A failed attempt that will run again at `eta`: the task is `scheduled` meanwhile. Returns 'ok' or the status that won. */
     async retry(id: string, eta: Date, error: ErrorPayload): Promise<'ok' | string> {
-      return guard(scripts.retry({ keys: taskKeys(id), scheduled: keys.scheduled, eta, error: JSON.stringify(error), from: FROM.scheduled, id, at: new Date().toISOString() }));
+      return guard(scripts.retry({ keys: taskKeys(id), scheduled: keys.scheduled, stats: keys.stats, prefix: keys.prefix, eta, error: JSON.stringify(error), from: FROM.scheduled, id, at: new Date().toISOString() }));
     },
 
     /** Claims up to `limit` scheduled tasks that are due, for `leaseMs` (lua/claim-due.lua). */
@@ -346,8 +424,13 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       return fields.status ? toRecord(fields) : undefined;
     },
 
-    /** Newest first. Filters are applied while walking the index; `next_cursor` resumes after the last id examined. */
+    /**
+     * Newest first. Finished tasks (a final status, or a finished-time range) come from their lists,
+     * newest finished first (listFinished); otherwise filters are applied while walking the creation
+     * index, and `next_cursor` resumes after the last id examined.
+     */
     async list(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
+      if (listsFinished(query)) return listFinished(query);
       const matches: string[] = [];
       const expired: string[] = [];
       const index = query.schedule === undefined ? keys.index : keys.scheduleTasks(query.schedule);
@@ -418,6 +501,16 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
   };
 }
 
+/** `stats` counter fields (lua/stats.lua) of an event for these tasks, with how many each. */
+function countBy(tasks: readonly Pick<NewTask, 'queue' | 'task'>[], event: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const t of tasks) {
+    const field = `n|${t.queue}|${t.task}|${event}`;
+    counts.set(field, (counts.get(field) ?? 0) + 1);
+  }
+  return counts;
+}
+
 function toStartResult(reply: string[]): StartResult {
   if (reply[0] === 'missing') return { kind: 'missing' };
   if (reply[0] === 'lost') return { kind: 'lost', attempts: Number(reply[1]) };
@@ -431,7 +524,6 @@ function toStartResult(reply: string[]): StartResult {
     softTimeLimit: reply[4] ? Number(reply[4]) : null,
     maxRetries: Number(reply[5] ?? 0),
     retryOnTimeout: reply[6] === '1',
-    metadata: reply[7] ? (JSON.parse(reply[7]) as Record<string, unknown>) : null,
   };
 }
 

@@ -1,4 +1,5 @@
-import { type TaskRecord, assertTaskId, BatchTooLargeError, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
+import { type TaskRecord, assertTaskId, BatchTooLargeError, MalformedRequestError, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
+import { LIST_CURSOR, listCursorAfter, listsFinished } from '@celerity/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
 import { boundedPage } from '../bounded-page.js';
@@ -78,17 +79,25 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         schema: {
           tags: ['tasks'],
           summary: 'List tasks, newest first',
-          description: 'Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Finished tasks disappear after RESULT_EXPIRES.',
+          description:
+            'Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Finished tasks (status succeeded, failed, timed_out or cancelled, or a finished_after/finished_before range) come from indexes, newest finished first, in full pages; other lists walk the tasks newest created first. Finished tasks disappear after RESULT_EXPIRES.',
           querystring: ListTasksQuery,
           response: { 200: TaskListSchema, ...problems(400, 401, 503) },
         },
       },
       async (request) => {
-        const { view, ...query } = request.query;
-        if (query.cursor) assertTaskId(query.cursor);
+        const { view, finished_after, finished_before, ...rest } = request.query;
+        const query = { ...rest, finishedAfterMs: finished_after ? Date.parse(finished_after) : undefined, finishedBeforeMs: finished_before ? Date.parse(finished_before) : undefined };
+        const finished = listsFinished(query);
+        if (query.schedule !== undefined && (finished_after || finished_before)) throw new MalformedRequestError('finished_after and finished_before do not combine with schedule');
+        if (query.status && !finished && (finished_after || finished_before)) throw new MalformedRequestError(`finished_after and finished_before need a finished status, not ${query.status}`);
+        if (query.cursor) {
+          if (!LIST_CURSOR.test(query.cursor) || finished !== query.cursor.includes(':')) throw new MalformedRequestError('cursor: pass the next_cursor of the previous page of the same list');
+          if (!finished) assertTaskId(query.cursor);
+        }
         const page = await deps.store.list(query);
         const items = view === 'full' ? page.items : page.items.map(toSummary);
-        return boundedPage(items, page.next_cursor, deps.config.LIST_MAX_BYTES);
+        return boundedPage<TaskRecord | ReturnType<typeof toSummary>>(items, page.next_cursor, deps.config.LIST_MAX_BYTES, (item) => listCursorAfter(item, query));
       },
     );
 
