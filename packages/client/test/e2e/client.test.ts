@@ -193,6 +193,21 @@ describe('@celerity/client against a running service', () => {
     expect(events.at(-1)).toMatchObject({ event: 'status', data: { status: 'succeeded', record: { result: { steps: 6 } } } });
   });
 
+  it('the example app (examples/client-app) submits, follows progress and waits', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/client-app/report.ts', '2026-12'], { cwd: ROOT, env: { ...process.env, CELERITY_URL: base }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^submitted demo\.countdown as [0-9a-f-]{36} \(queue default\)$/m);
+    expect(output).toContain('  25% step 1 of 4\n');
+    expect(output).toContain('  100% step 4 of 4\n');
+    expect(output).toContain('  succeeded\n');
+    expect(output).toContain('report for 2026-12: 42 rows\n');
+  });
+
   it('retries a 503 after its Retry-After, and a retried submit keeps its Idempotency-Key', async () => {
     const redis = new URL(testRedisUrl());
     const proxy = await cuttableProxy(Number(redis.port || 6379));
