@@ -20,13 +20,12 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
+      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
       let lineEnd: number;
       while ((lineEnd = buffer.search(/\r\n|\r|\n/)) !== -1) {
+        // a lone \r at the end of the buffer may be the first half of \r\n: wait for more, unless there is none
+        if (!done && buffer[lineEnd] === '\r' && lineEnd === buffer.length - 1) break;
         const line = buffer.slice(0, lineEnd);
-        // a lone \r at the end of the buffer may be the first half of \r\n: wait for more
-        if (buffer[lineEnd] === '\r' && lineEnd === buffer.length - 1) break;
         buffer = buffer.slice(lineEnd + (buffer.startsWith('\r\n', lineEnd) ? 2 : 1));
         if (line === '') {
           if (data.length > 0) yield { id, event: event || 'message', data: data.join('\n') };
@@ -38,11 +37,12 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
         if (line.startsWith(':')) continue;
         const colon = line.indexOf(':');
         const field = colon === -1 ? line : line.slice(0, colon);
-        const value = colon === -1 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
-        if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-        else if (field === 'id' && !value.includes('\0')) id = value;
+        const fieldValue = colon === -1 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
+        if (field === 'event') event = fieldValue;
+        else if (field === 'data') data.push(fieldValue);
+        else if (field === 'id' && !fieldValue.includes('\0')) id = fieldValue;
       }
+      if (done) return;
     }
   } finally {
     await reader.cancel().catch(() => undefined);
