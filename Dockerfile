@@ -41,6 +41,7 @@ COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY apps/beat/package.json apps/beat/
 COPY apps/cli/package.json apps/cli/
+COPY apps/ui/package.json apps/ui/
 RUN npm ci --no-audit --no-fund
 
 # Sources. .dockerignore keeps host node_modules/ and dist/ out of the context, so they cannot

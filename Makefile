@@ -14,7 +14,7 @@ node_modules/.installed: $(WORKSPACE_MANIFESTS)
 	npm install --no-audit --no-fund
 	@touch $@
 
-.PHONY: help install build run test test-unit test-int test-faults bench openapi lint services up down clean
+.PHONY: help install build run test test-unit test-int test-faults bench openapi ui-screenshots lint services up down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ bench: build ## benchmark the whole path (see docs/benchmarks.md); knobs: make b
 
 openapi: build ## regenerate openapi/openapi.json from the route schemas
 	npm run openapi
+
+ui-screenshots: build ## screenshots of every dashboard page into docs/ui/ (local RabbitMQ/Redis, Debian's chromium)
+	npx tsx apps/ui/test/screenshots.ts
 
 lint: install ## typecheck, package boundaries and import cycles (eslint.config.js)
 	npm run lint

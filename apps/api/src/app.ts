@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
@@ -22,6 +23,8 @@ import { statsRoutes } from './routes/stats.js';
 import { taskEventRoutes } from './routes/task-events.js';
 import { taskEventWsRoutes } from './routes/task-events-ws.js';
 import { taskRoutes } from './routes/tasks.js';
+import { uiRoutes } from './routes/ui.js';
+import { createSessionCheck } from './ui-session.js';
 
 
 const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -122,6 +125,7 @@ export async function buildApp(deps: ApiDeps) {
         { name: 'schedules', description: 'Periodic tasks (beat): cron or interval, each fire time fired once' },
         { name: 'dead letters', description: 'Tasks that ended without success, and messages that were not tasks' },
         { name: 'ops', description: 'Health, readiness, metrics and statistics' },
+        { name: 'dashboard', description: 'Sign-in for the dashboard at /ui: an API key exchanged for an HttpOnly session cookie' },
       ],
     },
     transform: documentRoute,
@@ -163,8 +167,11 @@ export async function buildApp(deps: ApiDeps) {
     assertPlainTarget(request);
     anonymousCaller(request);
   });
+  // the dashboard's session cookie is read by the auth check, so the cookie parser comes first
+  await app.register(fastifyCookie);
+  const sessions = createSessionCheck(credentials, deps.store, config.UI_SESSION_TTL);
   if (credentials.enabled) {
-    const check = createApiKeyCheck(credentials);
+    const check = createApiKeyCheck(credentials, sessions);
     app.addHook('onRequest', async (request) => check(request));
   }
   // after the auth hook: the limits are counted per authenticated caller
@@ -184,6 +191,7 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(scheduleRoutes(deps));
   await app.register(jobRoutes(deps));
   await app.register(statsRoutes(deps));
+  await app.register(uiRoutes(deps, credentials, sessions));
   // the store's event subscriber connection is opened on the first watch; it must not outlive the app
   app.addHook('onClose', async () => deps.store.events.close());
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());

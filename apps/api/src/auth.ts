@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { MalformedRequestError, UnauthorizedError } from '@celerity/core';
 import { tokenCallerId, type Credentials } from './credentials.js';
+import { hasSessionCookie, type SessionCheck } from './ui-session.js';
 
 /**
  * Who may call a route, declared on the route itself (`config: { access }`) and read from the route
@@ -53,9 +54,10 @@ export const isKeyCaller = (caller: string) => caller.startsWith('key:');
 /**
  * Checks X-API-Key or `Authorization: Bearer <key>` against API_KEYS in constant time. Routes with
  * `watch` access also take a watch token (`?access_token=`), which limits them to the token's task ids.
+ * Without a key, the dashboard's session cookie stands for the key that signed in (ui-session.ts).
  */
-export function createApiKeyCheck(credentials: Credentials): (request: FastifyRequest) => void {
-  return (request) => {
+export function createApiKeyCheck(credentials: Credentials, sessions: SessionCheck): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
     const access = routeAccess(request);
     // a CORS preflight never carries credentials (browsers strip them); it is answered by the CORS plugin
     if (request.method === 'OPTIONS' || access === 'public') return;
@@ -71,6 +73,7 @@ export function createApiKeyCheck(credentials: Credentials): (request: FastifyRe
     const header = request.headers['x-api-key'];
     const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const presented = (typeof header === 'string' ? header : undefined) ?? bearer;
+    if (!presented && hasSessionCookie(request)) return sessions.authenticate(request);
     if (!presented) throw new UnauthorizedError('an API key is required (X-API-Key or Authorization: Bearer)');
     const caller = credentials.identify(presented);
     if (!caller) throw new UnauthorizedError('unknown API key');

@@ -14,6 +14,11 @@ export interface Credentials {
   identify(presented: string): string | null;
   /** whether a caller id from identify() still names a current key */
   isCurrent(callerId: string): boolean;
+  /**
+   * Whether a caller id from identify() names an admin key. Optional until admin keys are configured
+   * apart: without it every key is an admin key (ui-session.ts roleOf is the one reader).
+   */
+  isAdmin?(callerId: string): boolean;
   /** the signer of the current key set */
   watchTokens(): WatchTokens;
   rotate(apiKeys: readonly string[]): void;

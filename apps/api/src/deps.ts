@@ -20,6 +20,8 @@ export interface ApiDeps {
   queues?: readonly string[];
   /** true once shutdown has begun: /ready answers 503 so load balancers stop sending traffic */
   isDraining?: () => boolean;
+  /** the dashboard's built files (default: apps/ui/dist through the @celerity/ui package) */
+  uiDir?: string;
   /** heartbeat of event streams: SSE comment lines, WebSocket pings, re-reading missed events (default 15 s) */
   eventsHeartbeatMs?: number;
 }

@@ -19,7 +19,7 @@ export interface ApiHarness {
 /** The real app on real RabbitMQ and Redis, in its own namespace, without a worker (tasks stay queued). */
 export async function startApiHarness(
   env: Record<string, string> = {},
-  options: Pick<ApiDeps, 'eventsHeartbeatMs' | 'credentials'> & { resolveCallbackHost?: ResolveHost } = {},
+  options: Pick<ApiDeps, 'eventsHeartbeatMs' | 'credentials' | 'uiDir'> & { resolveCallbackHost?: ResolveHost } = {},
 ): Promise<ApiHarness> {
   const ns = testNamespace();
   const config = testConfig(ns, env);

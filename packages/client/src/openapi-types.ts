@@ -2065,6 +2065,156 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ui/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dashboard session of this request's cookie
+         * @description With its CSRF token for the page. 401 when not signed in; `auth: false` when the API runs without API keys.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UiSession"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Sign in to the dashboard
+         * @description Exchanges an API key for a session cookie (HttpOnly, SameSite=Strict, UI_SESSION_TTL seconds); the key is not kept in the browser. Requests with the cookie act as that key; those that change something also need X-CSRF-Token. A session of a key that is not an admin key is read-only.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UiSignIn"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UiSession"];
+                    };
+                };
+                /** @description Malformed JSON, or a field that fails validation (`errors` names each field) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Sign out of the dashboard
+         * @description Ends the session on every API replica and clears its cookie (X-CSRF-Token required while the session lasts).
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Signed out */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The watch token does not cover this task */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2586,6 +2736,21 @@ export interface components {
             token: string;
             expires_at: string;
             task_ids: string[];
+        };
+        UiSession: {
+            /** @description false when the API runs without API keys (loopback only): no sign-in needed */
+            auth: boolean;
+            /**
+             * @description admin: every action; read: reading only
+             * @enum {string}
+             */
+            role: "admin" | "read";
+            /** @description Send as X-CSRF-Token with every request of this session that is not a GET */
+            csrf_token: string | null;
+            expires_at: string | null;
+        };
+        UiSignIn: {
+            api_key: string;
         };
     };
     responses: never;

@@ -41,6 +41,8 @@ export const EnvSchema = z
     API_KEYS_FILE: z.string().min(1).optional(),
     // browser origins allowed to call the API (CORS), e.g. https://app.example.com, or *; unset = none
     CORS_ORIGINS: optionalCsv,
+    // how long a dashboard (/ui) sign-in lasts, in seconds, before the key must be given again
+    UI_SESSION_TTL: z.coerce.number().int().min(60).max(604_800).default(28_800),
     JOBS_ROOT: z.string().min(1).default('examples/jobs'),
     CELERITY_CONFIG: z.string().min(1).optional(),
     RESULT_EXPIRES: z.coerce.number().int().positive().default(86_400),

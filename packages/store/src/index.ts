@@ -6,3 +6,4 @@ export * from './callbacks.js';
 export * from './dead-letters.js';
 export * from './schedules.js';
 export * from './stats.js';
+export * from './ui-sessions.js';

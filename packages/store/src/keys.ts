@@ -44,6 +44,8 @@ export function createKeys(namespace: string | undefined) {
     running: (queue: string) => `${prefix}running:${queue}`,
     /** sorted set, scores 0: finished tasks of one status, queue and task name as '<finished ms, 13 digits>:<id>' (lua/stats.lua) */
     done: (status: string, queue: string, task: string) => `${prefix}done:${status}:${queue}:${task}`,
+    /** string (JSON) with a TTL: one dashboard session, by the SHA-256 of its cookie (ui-sessions.ts) */
+    uiSession: (tokenDigest: string) => `${prefix}ui-session:${tokenDigest}`,
     /** pub/sub: cancel requests for running tasks, read by every worker */
     control: `${prefix}control`,
   };

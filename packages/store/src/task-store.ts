@@ -16,6 +16,7 @@ import {
 } from '@celerity/core';
 import { createKeys, type Keys } from './keys.js';
 import { guard } from './guard.js';
+import { createUiSessions } from './ui-sessions.js';
 import { connectRedis, createRedis, subscriberOf, type RedisClient } from './redis.js';
 import { createCallbacks } from './callbacks.js';
 import { createDeadLetters } from './dead-letters.js';
@@ -226,6 +227,8 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     schedules: createScheduleStore(client, keys, ttl),
     /** counters, histograms, running and finished lists (GET /metrics, /stats, /health/tasks) */
     stats,
+    /** the dashboard's sign-in sessions */
+    uiSessions: createUiSessions(client, keys),
 
     /**
      * Writes new records in one transaction (single or batch); the index makes them listable. With

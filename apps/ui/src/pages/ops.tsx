@@ -1,0 +1,277 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, type Page, type DeadLetter } from '../api.js';
+import { Action, ago, LoadError, Section, StatusBadge, TableHead } from '../components.js';
+import { usePoll } from '../hooks.js';
+
+/** The pieces of GET /stats the overview reads (docs/operations.md has the whole shape). */
+interface Window {
+  counts: Record<string, number>;
+  failure_rate: number | null;
+  run_ms: { avg: number; p95: number } | null;
+  since?: string | null;
+  submitted_per_second?: number | null;
+  finished_per_second?: number | null;
+}
+interface Stats {
+  at: string;
+  total: Window;
+  minute: Window;
+  hour: Window;
+  running: number;
+  scheduled: number;
+  dead_letters: number;
+  wait_ms: { avg: number; p95: number } | null;
+}
+interface TaskHealth {
+  status: 'ok' | 'warning' | 'critical';
+  reasons: { level: string; code: string; message: string }[];
+}
+interface Queue {
+  name: string;
+  ready?: number | null;
+  messages_ready?: number | null;
+  unacked?: number | null;
+  messages_unacked?: number | null;
+  consumers?: number | null;
+  scheduled?: number | null;
+  oldest_wait_seconds?: number | null;
+  oldest_wait_ms?: number | null;
+  paused?: boolean;
+}
+interface Worker {
+  id: string;
+  host?: string;
+  pid?: number;
+  state?: string;
+  status?: string;
+  queues?: string[];
+  concurrency?: number;
+  running?: string[] | number;
+  running_task_ids?: string[];
+  processed?: number;
+  failed?: number;
+  rss?: number;
+  rss_bytes?: number;
+  version?: string;
+  started_at?: string;
+  last_seen?: string;
+  last_seen_at?: string;
+  paused?: boolean;
+}
+
+const pct = (r: number | null | undefined) => (r === null || r === undefined ? '—' : `${(r * 100).toFixed(1)}%`);
+const num = (n: number | null | undefined, digits = 0) => (n === null || n === undefined ? '—' : n.toFixed(digits));
+const itemsOf = <T,>(body: T[] | { items: T[] } | undefined): T[] | undefined => (body === undefined ? undefined : Array.isArray(body) ? body : body.items);
+const readyOf = (q: Queue) => q.ready ?? q.messages_ready;
+const unackedOf = (q: Queue) => q.unacked ?? q.messages_unacked;
+const oldestOf = (q: Queue) => q.oldest_wait_seconds ?? (q.oldest_wait_ms === null || q.oldest_wait_ms === undefined ? null : q.oldest_wait_ms / 1000);
+const runningOf = (w: Worker) => (Array.isArray(w.running) ? w.running.length : (w.running ?? w.running_task_ids?.length));
+const stateOf = (w: Worker) => w.state ?? w.status ?? (w.paused ? 'paused' : 'alive');
+
+/** Rates sampled from GET /stats while the dashboard is open (an hour at most), kept across page changes. */
+const samples: { at: number; submitted: number; succeeded: number; failed: number }[] = [];
+const SAMPLE_MS = 5_000;
+const HOUR_OF_SAMPLES = 3_600_000 / SAMPLE_MS;
+
+function record(stats: Stats): void {
+  const m = stats.minute;
+  const seconds = m.since ? Math.max(1, (Date.parse(stats.at) - Date.parse(m.since)) / 1000) : 60;
+  samples.push({
+    at: Date.parse(stats.at),
+    submitted: m.submitted_per_second ?? (m.counts.submitted ?? 0) / seconds,
+    succeeded: (m.counts.succeeded ?? 0) / seconds,
+    failed: ((m.counts.failed ?? 0) + (m.counts.timed_out ?? 0)) / seconds,
+  });
+  if (samples.length > HOUR_OF_SAMPLES) samples.splice(0, samples.length - HOUR_OF_SAMPLES);
+}
+
+function RateChart() {
+  const width = 600;
+  const height = 140;
+  const max = Math.max(1, ...samples.flatMap((s) => [s.submitted, s.succeeded, s.failed]));
+  const line = (pick: (s: (typeof samples)[number]) => number) =>
+    samples.map((s, i) => `${((i / Math.max(1, HOUR_OF_SAMPLES - 1)) * width).toFixed(1)},${(height - (pick(s) / max) * (height - 10)).toFixed(1)}`).join(' ');
+  const last = samples.at(-1);
+  return (
+    <figure class="chart">
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Tasks per second over the last minute, sampled every 5 s: submitted ${num(last?.submitted, 2)}, succeeded ${num(last?.succeeded, 2)}, failed ${num(last?.failed, 2)}`}>
+        <line x1="0" y1={height - 0.5} x2={width} y2={height - 0.5} class="axis" />
+        <polyline points={line((s) => s.submitted)} class="l-submitted" />
+        <polyline points={line((s) => s.succeeded)} class="l-succeeded" />
+        <polyline points={line((s) => s.failed)} class="l-failed" />
+      </svg>
+      <figcaption>
+        <span class="key l-submitted">submitted {num(last?.submitted, 2)}/s</span> <span class="key l-succeeded">succeeded {num(last?.succeeded, 2)}/s</span>{' '}
+        <span class="key l-failed">failed {num(last?.failed, 2)}/s</span> · per second over the last minute, sampled every 5 s since this page opened (top {num(max, 1)}/s)
+      </figcaption>
+    </figure>
+  );
+}
+
+export function Overview() {
+  const stats = usePoll(() => api<Stats>('GET', '/stats'), 'stats', SAMPLE_MS);
+  const health = usePoll(() => api<TaskHealth>('GET', '/health/tasks'), 'health', SAMPLE_MS);
+  const queues = usePoll(() => api<Queue[] | { items: Queue[] }>('GET', '/queues'), 'queues', SAMPLE_MS);
+  const workers = usePoll(() => api<Worker[] | { items: Worker[] }>('GET', '/workers'), 'workers', SAMPLE_MS);
+  const dead = usePoll(() => api<Page<DeadLetter>>('GET', '/dead-letters?limit=1'), 'dead', SAMPLE_MS);
+  const [, redraw] = useState(0);
+  useEffect(() => {
+    if (stats.data) {
+      record(stats.data);
+      redraw((n) => n + 1);
+    }
+  }, [stats.data]);
+  const workerList = itemsOf(workers.data);
+  const s = stats.data;
+  return (
+    <>
+      <h1>Overview</h1>
+      <div class="grid">
+        <Section title="Health">
+          {health.error ? (
+            <LoadError error={health.error} what="Task health" />
+          ) : health.data ? (
+            <>
+              <p>
+                <StatusBadge status={health.data.status} />
+              </p>
+              <ul>
+                {health.data.reasons.map((r) => (
+                  <li>
+                    <StatusBadge status={r.level} /> {r.message}
+                  </li>
+                ))}
+                {health.data.reasons.length === 0 && <li class="muted">nothing to report</li>}
+              </ul>
+            </>
+          ) : (
+            <p aria-busy="true">…</p>
+          )}
+        </Section>
+        <Section title="Now">
+          <dl class="stats">
+            <dt>Running</dt>
+            <dd>{s ? s.running : '—'}</dd>
+            <dt>Scheduled</dt>
+            <dd>{s ? s.scheduled : '—'}</dd>
+            <dt>Dead letters waiting</dt>
+            <dd data-testid="dead-letter-count">
+              <a href="#/dead-letters">{dead.data?.total ?? s?.dead_letters ?? '—'}</a>
+            </dd>
+            <dt>Workers alive / busy</dt>
+            <dd>
+              {workerList ? `${workerList.filter((w) => stateOf(w) !== 'lost').length} / ${workerList.filter((w) => (runningOf(w) ?? 0) > 0).length}` : workers.error instanceof ApiError && workers.error.status === 404 ? 'not available' : '—'}
+            </dd>
+            <dt>Failure rate (hour)</dt>
+            <dd>{pct(s?.hour.failure_rate)}</dd>
+            <dt>Run time avg / p95 (hour)</dt>
+            <dd>{s?.hour.run_ms ? `${num(s.hour.run_ms.avg)} / ${num(s.hour.run_ms.p95)} ms` : '—'}</dd>
+          </dl>
+        </Section>
+      </div>
+      <Section title="Tasks per second">{stats.error ? <LoadError error={stats.error} what="Statistics (GET /stats)" /> : <RateChart />}</Section>
+      <Section title="Queues">{queues.error ? <LoadError error={queues.error} what="Queues" /> : <QueueTable queues={itemsOf(queues.data) ?? []} compact />}</Section>
+    </>
+  );
+}
+
+function QueueTable({ queues, compact, reload }: { queues: Queue[]; compact?: boolean; reload?: () => void }) {
+  return (
+    <table data-testid="queue-table">
+      <TableHead columns={['Queue', 'Ready', 'Unacked', 'Consumers', 'Scheduled', 'Oldest wait', ...(compact ? [] : [''])]} />
+      <tbody>
+        {queues.map((q) => (
+          <tr key={q.name} data-testid="queue">
+            <td>
+              <a href={`#/tasks?queue=${encodeURIComponent(q.name)}`}>{q.name}</a>
+            </td>
+            <td>{num(readyOf(q))}</td>
+            <td>{num(unackedOf(q))}</td>
+            <td>{num(q.consumers)}</td>
+            <td>{num(q.scheduled)}</td>
+            <td>{oldestOf(q) === null || oldestOf(q) === undefined ? '—' : `${num(oldestOf(q), 1)} s`}</td>
+            {!compact && (
+              <td>
+                <Action
+                  label="Purge"
+                  testId="purge-queue"
+                  danger
+                  confirm={`Every message waiting in ${q.name} is removed; their tasks end cancelled.`}
+                  run={() => api('POST', `/queues/${encodeURIComponent(q.name)}/purge`)}
+                  {...(reload ? { done: reload } : {})}
+                />
+              </td>
+            )}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function Queues() {
+  const queues = usePoll(() => api<Queue[] | { items: Queue[] }>('GET', '/queues'), 'queues', 3_000);
+  return (
+    <>
+      <h1>Queues</h1>
+      {queues.error ? <LoadError error={queues.error} what="Queues (GET /queues)" /> : <QueueTable queues={itemsOf(queues.data) ?? []} reload={queues.reload} />}
+    </>
+  );
+}
+
+export function Workers() {
+  const workers = usePoll(() => api<Worker[] | { items: Worker[] }>('GET', '/workers'), 'workers', 3_000);
+  const list = itemsOf(workers.data) ?? [];
+  return (
+    <>
+      <h1>Workers</h1>
+      {workers.error && <LoadError error={workers.error} what="Workers (GET /workers)" />}
+      {!workers.error && (
+        <table data-testid="worker-table">
+          <TableHead columns={['Worker', 'State', 'Queues', 'Running', 'Processed / failed', 'Memory', 'Last seen', '']} />
+          <tbody>
+            {list.map((w) => {
+              const state = stateOf(w);
+              const rss = w.rss_bytes ?? w.rss;
+              const path = `/workers/${encodeURIComponent(w.id)}`;
+              return (
+                <tr key={w.id} data-testid="worker">
+                  <td>
+                    <span class="mono">{w.id}</span>
+                    <div class="muted small">
+                      {w.host ?? ''} {w.pid ? `pid ${w.pid}` : ''} {w.version ? `v${w.version}` : ''}
+                    </div>
+                  </td>
+                  <td>
+                    <StatusBadge status={state} />
+                  </td>
+                  <td>{w.queues?.join(', ') ?? '—'}</td>
+                  <td>
+                    {num(runningOf(w))}
+                    {w.concurrency ? ` of ${w.concurrency}` : ''}
+                  </td>
+                  <td>
+                    {num(w.processed)} / {num(w.failed)}
+                  </td>
+                  <td>{rss ? `${(rss / 1024 / 1024).toFixed(0)} MB` : '—'}</td>
+                  <td>{ago(w.last_seen ?? w.last_seen_at)}</td>
+                  <td>
+<div class="row">
+                    {state === 'paused' ? (
+                      <Action label="Resume" testId="resume-worker" run={() => api('POST', `${path}/resume`)} done={workers.reload} />
+                    ) : (
+                      <Action label="Pause" testId="pause-worker" run={() => api('POST', `${path}/pause`)} done={workers.reload} />
+                    )}
+                    <Action label="Shut down" testId="shutdown-worker" danger confirm="The worker finishes what it runs, then exits." run={() => api('POST', `${path}/shutdown`)} done={workers.reload} />
+                  </div>
+</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {workers.data && list.length === 0 && <p class="muted">No worker has reported.</p>}
+    </>
+  );
+}

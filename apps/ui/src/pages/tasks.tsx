@@ -1,0 +1,324 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, FINISHED, query, STATUSES, type Page, type TaskRecord } from '../api.js';
+import { Action, ago, duration, Json, LoadError, ProgressBar, Section, StatusBadge, when, TableHead } from '../components.js';
+import { navigate, usePoll } from '../hooks.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Filters {
+  status: string;
+  queue: string;
+  task: string;
+}
+
+/** Tasks, newest first, filtered and paged by the API (GET /tasks); the first page refreshes itself. */
+export function TaskList({ initial }: { initial: Partial<Filters> }) {
+  const [filters, setFilters] = useState<Filters>({ status: initial.status ?? '', queue: initial.queue ?? '', task: initial.task ?? '' });
+  const [draft, setDraft] = useState<Filters>(filters);
+  const [cursors, setCursors] = useState<string[]>([]); // the cursors of the pages before this one
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [lookup, setLookup] = useState('');
+  const [lookupError, setLookupError] = useState<string>();
+  const key = JSON.stringify([filters, cursor]);
+  const page = usePoll(() => api<Page<TaskRecord>>('GET', `/tasks${query({ ...filters, cursor, limit: 50 })}`), key, cursor === null ? 2_000 : null);
+
+  const apply = (e: Event) => {
+    e.preventDefault();
+    setFilters(draft);
+    setCursors([]);
+    setCursor(null);
+  };
+  const open = async (e: Event) => {
+    e.preventDefault();
+    const id = lookup.trim();
+    if (!UUID.test(id)) return setLookupError('a task id looks like 0193a1b2-…: 36 characters');
+    try {
+      await api('GET', `/tasks/${id}`);
+      navigate(`/tasks/${id}`);
+    } catch (err) {
+      setLookupError(err instanceof ApiError && err.status === 404 ? `no task ${id} (unknown, or expired)` : String(err));
+    }
+  };
+
+  return (
+    <>
+      <h1>Tasks</h1>
+      <div class="toolbar">
+        <form class="filters" onSubmit={apply} aria-label="Filter tasks">
+          <label>
+            Status
+            <select value={draft.status} onChange={(e) => setDraft({ ...draft, status: e.currentTarget.value })} name="status">
+              <option value="">any</option>
+              {STATUSES.map((s) => (
+                <option value={s}>{s}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Queue
+            <input name="queue" value={draft.queue} onInput={(e) => setDraft({ ...draft, queue: e.currentTarget.value })} placeholder="any" />
+          </label>
+          <label>
+            Task name
+            <input name="task" value={draft.task} onInput={(e) => setDraft({ ...draft, task: e.currentTarget.value })} placeholder="e.g. demo.echo" />
+          </label>
+          <button type="submit">Filter</button>
+        </form>
+        <form class="filters" onSubmit={open} aria-label="Open a task by id">
+          <label>
+            Task id
+            <input name="id" value={lookup} onInput={(e) => (setLookup(e.currentTarget.value), setLookupError(undefined))} placeholder="0193…" size={38} />
+          </label>
+          <button type="submit">Open</button>
+          {lookupError && (
+            <span class="error-text" role="alert">
+              {lookupError}
+            </span>
+          )}
+        </form>
+      </div>
+      {page.error && <LoadError error={page.error} what="Tasks" />}
+      <table data-testid="task-table">
+        <caption class="sr-only">Tasks, newest first{cursor === null ? ', refreshed every 2 seconds' : ''}</caption>
+        <TableHead columns={['Task', 'Status', 'Progress', 'Queue', 'Priority', 'Attempts', 'Created', 'Run time']} />
+        <tbody>
+          {page.data?.items.map((t) => (
+            <tr key={t.id}>
+              <td>
+                <a href={`#/tasks/${t.id}`}>{t.task}</a>
+                <div class="mono muted small">{t.id}</div>
+              </td>
+              <td>
+                <StatusBadge status={t.status} stopping={t.stopping} />
+              </td>
+              <td>{t.progress ? `${Math.round(t.progress.percent)}%` : '—'}</td>
+              <td>{t.queue}</td>
+              <td>{t.priority}</td>
+              <td>{t.attempts}</td>
+              <td title={when(t.created_at)}>{ago(t.created_at)}</td>
+              <td>{duration(t.started_at, t.finished_at)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {page.data && page.data.items.length === 0 && <p class="muted">No task matches.</p>}
+      <nav class="row pager" aria-label="Pages">
+        <button type="button" disabled={cursor === null} onClick={() => (setCursor(null), setCursors([]))}>
+          Newest
+        </button>
+        <button type="button" disabled={cursor === null} onClick={() => (setCursor(cursors.at(-1) ?? null), setCursors(cursors.slice(0, -1)))}>
+          Newer
+        </button>
+        <button type="button" disabled={!page.data?.next_cursor} onClick={() => (setCursors([...cursors, ...(cursor ? [cursor] : [])]), setCursor(page.data!.next_cursor))}>
+          Older
+        </button>
+      </nav>
+    </>
+  );
+}
+
+interface TimelineEntry {
+  id: string;
+  type: string;
+  at: string;
+  text: string;
+}
+
+/**
+ * One task: the record (GET /tasks/:id), then its events (GET /tasks/:id/events, SSE, from the first
+ * kept one) for the live progress bar and the timeline. Watching it keeps its events (see docs).
+ */
+export function TaskPage({ id }: { id: string }) {
+  const [record, setRecord] = useState<TaskRecord>();
+  const [error, setError] = useState<unknown>();
+  const [timeline, setTimeline] = useState<TimelineEntry[]>([]);
+  const [live, setLive] = useState(false);
+
+  const load = () => api<TaskRecord>('GET', `/tasks/${id}`).then(setRecord, setError);
+  useEffect(() => {
+    setRecord(undefined);
+    setTimeline([]);
+    setError(undefined);
+    void load();
+    const events = new EventSource(`/tasks/${id}/events?last_event_id=0`);
+    const add = (e: MessageEvent<string>, text: (d: Record<string, unknown>) => string) => {
+      const data = JSON.parse(e.data) as Record<string, unknown>;
+      setTimeline((list) => (list.some((x) => x.id === e.lastEventId) ? list : [...list, { id: e.lastEventId, type: e.type, at: String(data.at ?? ''), text: text(data) }]));
+      return data;
+    };
+    events.onopen = () => setLive(true);
+    events.addEventListener('state', (e) => setRecord(JSON.parse((e as MessageEvent<string>).data) as TaskRecord));
+    events.addEventListener('progress', (e) => {
+      const d = add(e as MessageEvent<string>, (d) => `progress ${Math.round(Number(d.percent))}%${d.message ? ` — ${String(d.message)}` : ''}`);
+      setRecord((r) => (r ? { ...r, progress: { percent: Number(d.percent), message: (d.message as string | null) ?? null, data: d.data } } : r));
+    });
+    events.addEventListener('status', (e) => {
+      const d = add(e as MessageEvent<string>, (d) => `${String(d.status)}${d.attempts ? ` (attempt ${String(d.attempts)})` : ''}${d.error ? `: ${(d.error as { message: string }).message}` : ''}`);
+      if (d.record) setRecord(d.record as TaskRecord);
+      else setRecord((r) => (r ? { ...r, status: d.status as TaskRecord['status'], attempts: Number(d.attempts ?? r.attempts) } : r));
+    });
+    events.onerror = () => {
+      // closed after the final status (then 204 on reconnect), or the session ended
+      if (events.readyState === EventSource.CLOSED) setLive(false);
+    };
+    return () => events.close();
+  }, [id]);
+
+  if (error) return <LoadError error={error} what={`Task ${id}`} />;
+  if (!record) return <p aria-busy="true">Loading task…</p>;
+  const finished = FINISHED.includes(record.status);
+  const running = record.status === 'running' || record.stopping;
+  const percent = record.progress?.percent ?? (record.status === 'succeeded' ? 100 : 0);
+
+  return (
+    <>
+      <h1>
+        {record.task} <StatusBadge status={record.status} stopping={record.stopping} />
+      </h1>
+      <p class="mono muted">{record.id}</p>
+      <ProgressBar percent={percent} label={`Progress of ${record.task}`} />
+      <p class="muted" data-testid="progress-message">
+        {record.progress?.message ?? ''} {live && !finished ? '· live' : ''}
+      </p>
+      <div class="row actions">
+        {!finished && (
+          <Action
+            label="Cancel"
+            testId="cancel"
+            danger
+            confirm="The task will not run; a running execution gets its abort signal."
+            run={() => api('DELETE', `/tasks/${id}`)}
+            done={() => void load()}
+          />
+        )}
+        {running && (
+          <Action
+            label="Terminate"
+            testId="terminate"
+            danger
+            confirm="Kills the execution even if it ignores its abort signal."
+            run={() => api('DELETE', `/tasks/${id}?terminate=true`)}
+            done={() => void load()}
+          />
+        )}
+        {finished && (
+          <Action
+            label="Re-submit"
+            testId="resubmit"
+            run={() =>
+              api<TaskRecord>('POST', '/tasks', {
+                task: record.task,
+                input: record.input,
+                queue: record.queue,
+                priority: record.priority,
+                max_retries: record.max_retries,
+                ...(record.metadata ? { metadata: record.metadata } : {}),
+              })
+            }
+            done={(r) => navigate(`/tasks/${(r as TaskRecord).id}`)}
+          />
+        )}
+        {record.callback?.state === 'failed' && <Action label="Retry callback" run={() => api('POST', `/tasks/${id}/callback/retry`)} done={() => void load()} />}
+      </div>
+      <div class="grid">
+        <Section title="Details">
+          <dl>
+            <dt>Queue</dt>
+            <dd>{record.queue}</dd>
+            <dt>Priority</dt>
+            <dd>{record.priority}</dd>
+            <dt>Attempts</dt>
+            <dd>
+              {record.attempts} (retries allowed: {record.max_retries})
+            </dd>
+            <dt>Worker</dt>
+            <dd class="mono">{record.worker ?? '—'}</dd>
+            <dt>Trace id</dt>
+            <dd class="mono">{record.trace_id}</dd>
+            <dt>Created</dt>
+            <dd>{when(record.created_at)}</dd>
+            {record.eta && (
+              <>
+                <dt>Not before</dt>
+                <dd>{when(record.eta)}</dd>
+              </>
+            )}
+            <dt>Started</dt>
+            <dd>{when(record.started_at)}</dd>
+            <dt>Finished</dt>
+            <dd>{when(record.finished_at)}</dd>
+            <dt>Waited</dt>
+            <dd>{duration(record.eta ?? record.created_at, record.started_at)}</dd>
+            <dt>Ran</dt>
+            <dd>{record.started_at ? duration(record.started_at, record.finished_at) : '—'}</dd>
+            <dt>Time limits</dt>
+            <dd>
+              soft {record.soft_time_limit === null ? 'default' : `${record.soft_time_limit} s`}, hard {record.time_limit === null ? 'default' : `${record.time_limit} s`}
+            </dd>
+            {record.schedule && (
+              <>
+                <dt>Schedule</dt>
+                <dd>
+                  {record.schedule.name} ({when(record.schedule.fire_at)})
+                </dd>
+              </>
+            )}
+            <dt>Callback</dt>
+            <dd>
+              {record.callback
+                ? `${record.callback.state}, ${record.callback.attempts} attempts${record.callback.last_status ? `, last HTTP ${record.callback.last_status}` : ''}${record.callback.last_error ? `, ${record.callback.last_error}` : ''} — ${record.callback.url}`
+                : 'none'}
+            </dd>
+          </dl>
+        </Section>
+        <Section title="Timeline">
+          <ol class="timeline" data-testid="timeline">
+            <li>
+              <time>{when(record.created_at)}</time> submitted to {record.queue}
+            </li>
+            {/* events are kept once a task is watched; what happened before that, the record's times stand in for */}
+            {record.started_at && !timeline.some((t) => t.type === 'status' && t.text.startsWith('running')) && (
+              <li>
+                <time>{when(record.started_at)}</time> running (attempt {record.attempts}){record.worker ? ` on ${record.worker}` : ''}
+              </li>
+            )}
+            {timeline.map((t) => (
+              <li key={t.id}>
+                <time>{when(t.at)}</time> {t.text}
+              </li>
+            ))}
+            {record.finished_at && !timeline.some((t) => t.type === 'status' && t.text.startsWith(record.status)) && (
+              <li>
+                <time>{when(record.finished_at)}</time> {record.status}
+                {record.error ? `: ${record.error.message}` : ''}
+              </li>
+            )}
+          </ol>
+        </Section>
+      </div>
+      {record.error && (
+        <Section title="Error">
+          <p class="error-text">
+            <strong>{record.error.type}</strong>: {record.error.message}
+          </p>
+          {record.error.stack && (
+            <pre class="json" tabIndex={0} aria-label="Stack trace">
+              {record.error.stack}
+            </pre>
+          )}
+        </Section>
+      )}
+      <div class="grid">
+        <Section title="Input">
+          <Json value={record.input} label="Input" />
+        </Section>
+        <Section title="Result">
+          <Json value={record.result} label="Result" />
+        </Section>
+      </div>
+      <Section title="Metadata">
+        <Json value={record.metadata} label="Metadata" />
+      </Section>
+    </>
+  );
+}

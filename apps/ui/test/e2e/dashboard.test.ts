@@ -1,0 +1,176 @@
+/**
+ * The dashboard in a real headless Chromium against the real API, worker, RabbitMQ and Redis:
+ * sign-in, a live progress bar, cancel, dead-letter retry, a read-only session, sign-out, and an
+ * accessibility check (axe-core) of every page.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@celerity/testkit';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ADMIN_KEY, launchBrowser, READER_KEY, startStack, type Stack } from '../stack.js';
+
+interface Record {
+  id: string;
+  status: string;
+}
+
+let stack: Stack;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let context: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
+  context = browser.context;
+  page = context.pages()[0] ?? (await context.newPage());
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+const submit = async (body: object) => {
+  const res = await stack.call<Record>('POST', '/tasks', body);
+  expect(res.status).toBe(202);
+  return res.body;
+};
+const statusOf = async (id: string) => (await stack.call<Record>('GET', `/tasks/${id}`)).body.status;
+
+async function signIn(key: string) {
+  await page.goto(`${stack.base}/ui/`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Pages' }).first().waitFor();
+}
+
+async function signOut() {
+  await page.getByTestId('sign-out').click();
+  await page.getByLabel('API key').waitFor();
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core run in the page (evaluated over the DevTools protocol, so the page's CSP still holds for everything else). */
+async function seriousViolations(): Promise<string[]> {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[]; help: string }[] }> } }).axe.run();
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes}): ${v.help}`);
+}
+
+describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
+  it('sign-in exchanges the key for an HttpOnly SameSite=Strict cookie; the page keeps no key', async () => {
+    await page.goto(`${stack.base}/ui/`);
+    expect(await seriousViolations()).toEqual([]);
+    await page.getByLabel('API key').fill('not-a-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not accepted');
+
+    await signIn(ADMIN_KEY);
+    expect(await page.getByTestId('role').textContent()).toBe('admin');
+    const [cookie] = await context.cookies(stack.base);
+    expect(cookie).toMatchObject({ name: 'celerity_session', httpOnly: true, sameSite: 'Strict' });
+    expect(cookie!.value).not.toContain(ADMIN_KEY);
+    const stored = await page.evaluate(() => {
+      const g = globalThis as unknown as { document: { cookie: string }; localStorage: object; sessionStorage: object };
+      return JSON.stringify({ cookie: g.document.cookie, local: { ...g.localStorage }, session: { ...g.sessionStorage } });
+    });
+    expect(stored).not.toContain(ADMIN_KEY);
+    expect(stored).not.toContain(cookie!.value);
+    // without the CSRF header the session changes nothing, even from this origin
+    const bare = await page.evaluate(async () => (await fetch('/tasks', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"task":"demo.noop"}' })).status);
+    expect(bare).toBe(403);
+  });
+
+  it('a task submitted through the API: its progress bar reaches 100% in the page', async () => {
+    const task = await submit({ task: 'demo.countdown', input: { steps: 8, step_ms: 250 }, countdown: 1 });
+    await page.goto(`${stack.base}/ui/#/tasks/${task.id}`);
+    const bar = page.getByRole('progressbar');
+    await expect.poll(() => bar.getAttribute('aria-valuenow')).not.toBe(null);
+    const seen = new Set<string>();
+    await expect
+      .poll(async () => {
+        seen.add((await bar.getAttribute('aria-valuenow')) ?? '');
+        return page.getByTestId('status').first().textContent();
+      }, { timeout: 15_000 })
+      .toBe('succeeded');
+    expect(await bar.getAttribute('aria-valuenow')).toBe('100');
+    // it moved in steps while the page watched, not only at the end
+    expect([...seen].filter((v) => v !== '0' && v !== '100').length).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('timeline').textContent()).toContain('succeeded');
+    expect(await page.getByRole('region', { name: 'Result' }).textContent()).toContain('"steps": 8');
+    expect(await seriousViolations()).toEqual([]);
+  });
+
+  it('cancels a running task from the page, after a confirmation', async () => {
+    const task = await submit({ task: 'demo.sleep', input: { ms: 60_000 } });
+    await waitFor(async () => ((await statusOf(task.id)) === 'running' ? true : undefined), { what: 'the task to run' });
+    await page.goto(`${stack.base}/ui/#/tasks/${task.id}`);
+    await page.getByTestId('cancel').click();
+    await page.getByRole('dialog').waitFor();
+    await page.getByTestId('cancel-confirm').click();
+    await expect.poll(() => page.getByTestId('status').first().textContent()).toBe('cancelled');
+    expect(await statusOf(task.id)).toBe('cancelled');
+  });
+
+  it('lists tasks live and retries a dead letter from the dead-letter page', async () => {
+    const failing = await submit({ task: 'demo.fail', input: { message: 'boom for the dashboard' }, max_retries: 0 });
+    await page.goto(`${stack.base}/ui/#/tasks`);
+    // the list refreshes itself: the failed task appears without a reload
+    await expect.poll(async () => page.getByTestId('task-table').textContent(), { timeout: 10_000 }).toContain(failing.id);
+    expect(await seriousViolations()).toEqual([]);
+
+    await waitFor(async () => ((await statusOf(failing.id)) === 'failed' ? true : undefined), { what: 'the task to fail' });
+    await page.goto(`${stack.base}/ui/#/dead-letters`);
+    const row = page.getByTestId('dead-letter').filter({ hasText: 'boom for the dashboard' });
+    await row.waitFor();
+    expect(await seriousViolations()).toEqual([]);
+    await row.getByTestId('retry-dead-letter').click();
+    // the page opens the new task; the dead letter is gone
+    await page.waitForURL((url) => url.hash.startsWith('#/tasks/') && !url.hash.includes(failing.id));
+    const newId = new URL(page.url()).hash.slice('#/tasks/'.length);
+    expect(newId).not.toBe(failing.id);
+    expect((await stack.call<{ task: string }>('GET', `/tasks/${newId}`)).body.task).toBe('demo.fail');
+    const dead = await stack.call<{ items: { task_id: string }[] }>('GET', '/dead-letters?limit=100');
+    expect(dead.body.items.map((d) => d.task_id)).not.toContain(failing.id);
+  });
+
+  it('every other page renders (pages whose endpoint this API lacks say so) with no serious accessibility violation', async () => {
+    for (const path of ['/', '/schedules', '/workers', '/queues']) {
+      await page.goto(`${stack.base}/ui/#${path}`);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await page.waitForLoadState('networkidle');
+      expect(await seriousViolations(), path).toEqual([]);
+    }
+  });
+
+  it('a read-only session sees no actions, and the API refuses it one; sign-out ends the session', async () => {
+    await signOut();
+    await signIn(READER_KEY);
+    expect(await page.getByTestId('role').textContent()).toBe('read-only');
+    const task = await submit({ task: 'demo.sleep', input: { ms: 60_000 } });
+    await page.goto(`${stack.base}/ui/#/tasks/${task.id}`);
+    await page.getByRole('progressbar').waitFor();
+    expect(await page.getByTestId('cancel').count()).toBe(0);
+    // the same request the admin page sends, CSRF token and all: refused for a read-only session
+    const refused = await page.evaluate(async (id) => {
+      const session = (await (await fetch('/ui/session')).json()) as { csrf_token: string };
+      const res = await fetch(`/tasks/${id}`, { method: 'DELETE', headers: { 'x-csrf-token': session.csrf_token } });
+      return { status: res.status, body: (await res.json()) as { detail: string } };
+    }, task.id);
+    expect(refused.status).toBe(403);
+    expect(refused.body.detail).toContain('read-only');
+    expect(await statusOf(task.id)).not.toBe('cancelled');
+    await stack.call('DELETE', `/tasks/${task.id}`);
+
+    const [cookie] = await context.cookies(stack.base);
+    await signOut();
+    expect(await context.cookies(stack.base)).toEqual([]);
+    // the old cookie is dead on the server too, not only forgotten by the browser
+    const replay = await fetch(`${stack.base}/tasks`, { headers: { cookie: `celerity_session=${cookie!.value}` } });
+    expect(replay.status).toBe(401);
+  });
+});
