@@ -263,9 +263,11 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
         });
         if (t.schedule) multi.zadd(keys.scheduleTasks(t.schedule.name), 0, t.id);
         if (t.eta) multi.zadd(keys.scheduled, t.eta.getTime(), t.id);
-        else if (options.publishByMs !== undefined) multi.zadd(keys.scheduled, options.publishByMs, t.id);
       }
+      // one ZADD each for the whole batch: the index, and the publish deadlines of the tasks due now
       multi.zadd(keys.index, ...tasks.flatMap((t) => [0, t.id]));
+      const dueNow = options.publishByMs === undefined ? [] : tasks.filter((t) => !t.eta);
+      if (dueNow.length > 0) multi.zadd(keys.scheduled, ...dueNow.flatMap((t) => [options.publishByMs!, t.id]));
       for (const [field, n] of countBy(tasks, 'submitted')) multi.hincrby(keys.stats, field, n);
       await guard(multi.exec());
       return tasks.map((t) => ({
