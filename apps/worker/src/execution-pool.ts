@@ -9,6 +9,9 @@ export interface ExecutionPoolOptions {
   tasksPerThread: number;
   jobsRoot: string;
   logLevel: string;
+  /** TASK_RETRY_DELAY and TASK_RETRY_DELAY_MAX in ms, for jobs with retry delays of their own */
+  retryDelayMs: number;
+  retryDelayMaxMs: number;
   /** WORKER_MAX_TASKS_PER_CHILD: replace a thread once it has run this many tasks */
   maxTasksPerThread?: number | undefined;
   /** WORKER_MAX_MEMORY_PER_CHILD: replace a thread once its heap passes this many MB after a task */
@@ -64,7 +67,13 @@ const interruption = (why: string): ErrorPayload => ({ type: WORKER_FAILURE.EXEC
  * replacement starts at once, and the old one is terminated when its last execution is done.
  */
 export function createExecutionPool(options: ExecutionPoolOptions): ExecutionPool {
-  const threadData: ThreadData = { jobsRoot: options.jobsRoot, logLevel: options.logLevel, measureHeap: options.maxHeapMbPerThread !== undefined };
+  const threadData: ThreadData = {
+    jobsRoot: options.jobsRoot,
+    logLevel: options.logLevel,
+    measureHeap: options.maxHeapMbPerThread !== undefined,
+    retryDelayMs: options.retryDelayMs,
+    retryDelayMaxMs: options.retryDelayMaxMs,
+  };
   const threads = new Set<ExecutionThread>();
   /** executions waiting for room in a thread (only while a replacement thread starts) */
   const waiting: Execution[] = [];

@@ -7,6 +7,10 @@ export interface ExecutionRequest {
   traceId: string;
   attempt: number;
   input: unknown;
+  /** for the job's context (ctx.queue, ctx.priority, ctx.metadata) */
+  queue: string;
+  priority: number;
+  metadata: Record<string, unknown> | null;
   /** set when the execution was aborted before it reached the thread (a cancel right after the claim) */
   abortedBy?: AbortReason;
 }
@@ -47,6 +51,9 @@ export interface ThreadData {
   logLevel: string;
   /** measure the heap after each task (only when WORKER_MAX_MEMORY_PER_CHILD is set) */
   measureHeap: boolean;
+  /** TASK_RETRY_DELAY / TASK_RETRY_DELAY_MAX in ms: the backoff of a job that sets only one of retryDelay, retryDelayMax */
+  retryDelayMs: number;
+  retryDelayMaxMs: number;
 }
 
 /** One execution: a task id and its attempt, as a map key. */

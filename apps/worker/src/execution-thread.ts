@@ -6,7 +6,21 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino, type LevelWithSilent } from 'pino';
-import { createJobRegistry, encodeResult, InvalidJobInputError, toErrorPayload, type JobContext, type Logger, type TaskProgress } from '@celerity/core';
+import {
+  backoffDelayMs,
+  createJobRegistry,
+  encodeResult,
+  InvalidJobInputError,
+  InvalidJobResultError,
+  jobRetries,
+  RetryLaterError,
+  toErrorPayload,
+  type ErrorPayload,
+  type JobContext,
+  type LoadedJob,
+  type Logger,
+  type TaskProgress,
+} from '@celerity/core';
 import { executionKey, type AbortReason, type ExecutionRequest, type ExecutionResult, type FromThread, type ProgressUpdate, type ThreadData, type ToThread } from './execution-protocol.js';
 
 const data = workerData as ThreadData;
@@ -54,6 +68,25 @@ function abortError(reason: AbortReason): Error {
 
 const PROGRESS_POST_MS = 50;
 
+/** ctx.retry: one function for every context (nothing made per task). */
+function retry(options: { countdown: number; reason?: string }): never {
+  throw new RetryLaterError(options.reason ?? `retry requested by the job in ${options.countdown} s`, Math.max(0, options.countdown) * 1000);
+}
+
+/**
+ * A failure as the job's own retry options see it: not retryable when retryOn does not cover it (a
+ * RetryLaterError always is), and with the job's backoff when it sets retryDelay or retryDelayMax.
+ * Runs only on a failure of a job that has such options.
+ */
+function withJobRetryOptions(error: ErrorPayload, thrown: unknown, job: LoadedJob, attempt: number): ErrorPayload {
+  if (!error.retryable || error.retry_delay_ms !== undefined) return error;
+  if (!jobRetries(job, thrown)) return { ...error, retryable: false };
+  if (job.retryDelay === undefined && job.retryDelayMax === undefined) return error;
+  const baseMs = (job.retryDelay ?? data.retryDelayMs / 1000) * 1000;
+  const maxMs = (job.retryDelayMax ?? Math.max(data.retryDelayMaxMs / 1000, job.retryDelay ?? 0)) * 1000;
+  return { ...error, retry_delay_ms: backoffDelayMs(attempt, { baseMs, maxMs, floorMs: baseMs }) };
+}
+
 async function execute(request: ExecutionRequest): Promise<void> {
   const key = executionKey(request.taskId, request.attempt);
   const controller = new AbortController();
@@ -79,6 +112,10 @@ async function execute(request: ExecutionRequest): Promise<void> {
       taskLog ??= log.child({ task_id: request.taskId, trace_id: request.traceId, job: request.task, attempt: request.attempt });
       return taskLog;
     },
+    metadata: request.metadata,
+    queue: request.queue,
+    priority: request.priority,
+    retry,
     progress(percent, message, progressData) {
       const bounded = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
       lastProgress = { percent: bounded, message: message ?? null, data: progressData ?? null };
@@ -97,8 +134,9 @@ async function execute(request: ExecutionRequest): Promise<void> {
     },
   };
   let result: ExecutionResult;
+  let job: LoadedJob | undefined;
   try {
-    const { job } = await jobs.resolve(request.task);
+    ({ job } = await jobs.resolve(request.task));
     let input = request.input;
     if (job.input) {
       const parsed = job.input.safeParse(input);
@@ -106,9 +144,16 @@ async function execute(request: ExecutionRequest): Promise<void> {
       input = parsed.data;
     }
     controller.signal.throwIfAborted(); // aborted while the module loaded: do not start the job at all
-    result = { ok: true, resultGzip: encodeResult(await job.run(input, ctx)) };
+    const output = await job.run(input, ctx);
+    if (job.result) {
+      const checked = job.result.safeParse(output);
+      if (!checked.success) throw new InvalidJobResultError(`the result does not match the job's result schema: ${checked.error.issues[0]?.message ?? 'invalid'}`);
+    }
+    result = { ok: true, resultGzip: encodeResult(output) };
   } catch (err) {
-    result = { ok: false, error: toErrorPayload(err, { jobsRoot: data.jobsRoot }) };
+    const error = toErrorPayload(err, { jobsRoot: data.jobsRoot });
+    const hasRetryOptions = job !== undefined && (job.retryOn !== undefined || job.retryDelay !== undefined || job.retryDelayMax !== undefined);
+    result = { ok: false, error: hasRetryOptions ? withJobRetryOptions(error, err, job!, request.attempt) : error };
   } finally {
     running.delete(key);
     clearTimeout(progressTimer);

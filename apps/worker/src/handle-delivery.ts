@@ -145,7 +145,17 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
     }, hardSeconds * 1000);
 
     // a shutdown that began during the claim: the task starts aborted and is handed back
-    const result = await deps.pool.run({ taskId: id, task, traceId: trace_id, attempt: claim.attempt, input: claim.input, ...(stopReason === 'shutdown' && { abortedBy: stopReason }) });
+    const result = await deps.pool.run({
+      taskId: id,
+      task,
+      traceId: trace_id,
+      attempt: claim.attempt,
+      input: claim.input,
+      queue: delivery.queue,
+      priority: delivery.priority,
+      metadata: claim.metadata,
+      ...(stopReason === 'shutdown' && { abortedBy: stopReason }),
+    });
     clearTimeout(softTimer);
     clearTimeout(hardTimer);
     phase = { name: 'storing' };

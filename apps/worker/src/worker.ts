@@ -58,6 +58,8 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     tasksPerThread: Math.ceil(concurrency / threads),
     jobsRoot: config.jobsRoot,
     logLevel: config.LOG_LEVEL,
+    retryDelayMs: config.TASK_RETRY_DELAY * 1000,
+    retryDelayMaxMs: config.TASK_RETRY_DELAY_MAX * 1000,
     maxTasksPerThread: config.WORKER_MAX_TASKS_PER_CHILD,
     maxHeapMbPerThread: config.WORKER_MAX_MEMORY_PER_CHILD,
     onRecycle: (reason) => log.info({ reason }, 'execution threads replaced'),

@@ -2486,6 +2486,8 @@ export interface components {
             /** @description Soft time limit in seconds without `soft_time_limit` in the request; null: none */
             soft_time_limit: number | null;
             retry_on_timeout: boolean;
+            /** @description Seconds after submit by which a task without `expires` must have started, else it ends expired; null: never */
+            expires: number | null;
         };
         JobList: {
             /** @description Every job under JOBS_ROOT, by name */

@@ -153,6 +153,11 @@ export class NonRetryableError extends AppError {
   readonly code: string = 'JOB_NON_RETRYABLE';
 }
 
+/** A job returned something its `result` schema refuses: retrying the same code would not help. */
+export class InvalidJobResultError extends NonRetryableError {
+  override readonly code = 'INVALID_JOB_RESULT';
+}
+
 /** Thrown by job code: retry after `delayMs` (not the backoff), if the task has attempts left. */
 export class RetryLaterError extends AppError {
   readonly code = 'JOB_RETRY_LATER';

@@ -13,6 +13,17 @@ export interface JobContext {
   progress(percent: number, message?: string, data?: unknown): void;
   /** pino child logger carrying task_id and trace_id */
   readonly log: Logger;
+  /** the submit's `metadata` (null without) */
+  readonly metadata: Readonly<Record<string, unknown>> | null;
+  /** the queue the task was delivered from (without the namespace) */
+  readonly queue: string;
+  /** the task's priority within its queue */
+  readonly priority: number;
+  /**
+   * Ends this attempt and runs the task again after `countdown` seconds (Celery's `self.retry`), if
+   * attempts remain (max_retries); otherwise it ends failed. Same as throwing RetryLaterError.
+   */
+  retry(options: { countdown: number; reason?: string }): never;
 }
 
 export type JobFunction<I = unknown, O = unknown> = (input: I, ctx: JobContext) => O | Promise<O>;
@@ -26,6 +37,24 @@ export interface JobOptions {
   softTimeLimit?: number;
   /** retry a timed-out run like a failed one (up to max_retries); default false, as in Celery; a request's retry_on_timeout wins */
   retryOnTimeout?: boolean;
+  /** the queue a submission without `queue` goes to; wins over CELERITY_CONFIG's routing rules */
+  queue?: string;
+  /** the priority a submission without `priority` gets (within the queue's range) */
+  priority?: number;
+  /** retries after a retryable failure; a request's max_retries wins; default TASK_MAX_RETRIES */
+  maxRetries?: number;
+  /** seconds: the first retry's backoff ceiling (doubling after), instead of TASK_RETRY_DELAY */
+  retryDelay?: number;
+  /** seconds: no backoff is longer, instead of TASK_RETRY_DELAY_MAX */
+  retryDelayMax?: number;
+  /**
+   * Retry only these failures: error classes (matched with instanceof) or a predicate. Anything else
+   * fails at once. RetryLaterError and ctx.retry() always retry while attempts remain. Default: every
+   * error but NonRetryableError is retried.
+   */
+  retryOn?: readonly (abstract new (...args: never[]) => Error)[] | ((error: unknown) => boolean);
+  /** seconds after submit: not started by then, the task ends `expired`; a request's `expires` wins */
+  expires?: number;
 }
 
 const JOB_BRAND = Symbol.for('celerity.job');
@@ -70,6 +99,14 @@ function jsonSchemaOf(schema: z.ZodType | undefined, io: 'input' | 'output'): Re
   if (!schema) return null;
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
+}
+
+/** False when the job's retryOn says this error is not worth a retry. */
+export function jobRetries(job: LoadedJob, error: unknown): boolean {
+  const { retryOn } = job;
+  if (retryOn === undefined) return true;
+  if (typeof retryOn === 'function') return retryOn(error);
+  return retryOn.some((type) => error instanceof type);
 }
 
 export function describeJob(name: string, job: LoadedJob): JobDescription {

@@ -34,6 +34,8 @@ export interface JobInfo extends JobDescription {
   time_limit: number;
   soft_time_limit: number | null;
   retry_on_timeout: boolean;
+  /** seconds after submit (the job's `expires`); null: never */
+  expires: number | null;
 }
 
 /** A submission after HTTP validation (wire names, snake_case). */
@@ -126,7 +128,16 @@ function startTime(request: SubmitRequest): Date | null {
 }
 
 /** `expires` → the time after which the task may no longer start (null: never); it must leave time to start. */
-function expiryTime(request: SubmitRequest, startAt: Date | null): Date | null {
+/**
+ * The queue and priority asked for: the request's, else the job's own. A job's priority goes with its
+ * own queue (or the routed one) only when the request names no queue: a priority is a position within one queue.
+ */
+function jobRoute(request: Pick<SubmitRequest, 'queue' | 'priority'>, job: LoadedJob): { queue?: string | undefined; priority?: number | undefined } {
+  if (request.queue !== undefined) return request;
+  return { queue: job.queue, priority: request.priority ?? job.priority };
+}
+
+function expiryTime(request: Pick<SubmitRequest, 'expires'>, startAt: Date | null): Date | null {
   if (request.expires === undefined) return null;
   const at = typeof request.expires === 'number' ? new Date(Date.now() + request.expires * 1000) : new Date(request.expires);
   if (Number.isNaN(at.getTime())) throw new InvalidTaskError('expires is not a valid time', 'expires');
@@ -184,7 +195,8 @@ export function createProducer(deps: ProducerDeps) {
       }
       input = parsed.data;
     }
-    const route = deps.router.route(request.task, request);
+    // the request wins over the job's own options (defineJob), which win over routing rules and defaults
+    const route = deps.router.route(request.task, jobRoute(request, job));
     // the request wins over the job's own options (defineJob), which win over the defaults
     const timeLimit = request.time_limit ?? job.timeLimit ?? null;
     const softTimeLimit = request.soft_time_limit ?? job.softTimeLimit ?? null;
@@ -199,13 +211,13 @@ export function createProducer(deps: ProducerDeps) {
     const eta = startTime(request);
     return {
       eta,
-      expires: expiryTime(request, eta),
+      expires: expiryTime(request.expires === undefined && job.expires !== undefined ? { expires: job.expires } : request, eta),
       id: taskId,
       task: request.task,
       queue: route.queue,
       priority: route.priority,
       input,
-      max_retries: request.max_retries ?? deps.defaults.maxRetries,
+      max_retries: request.max_retries ?? job.maxRetries ?? deps.defaults.maxRetries,
       time_limit: timeLimit,
       soft_time_limit: softTimeLimit,
       retry_on_timeout: request.retry_on_timeout ?? job.retryOnTimeout ?? false,
@@ -251,12 +263,13 @@ export function createProducer(deps: ProducerDeps) {
 
   /** A job as a caller may submit it: its schemas, and the queue and limits a request without options gets. */
   function jobInfo(name: string, job: LoadedJob): JobInfo {
-    const route = deps.router.route(name, {});
+    const route = deps.router.route(name, jobRoute({}, job));
     return {
       ...describeJob(name, job),
       queue: route.queue,
       priority: route.priority,
-      max_retries: deps.defaults.maxRetries,
+      max_retries: job.maxRetries ?? deps.defaults.maxRetries,
+      expires: job.expires ?? null,
       time_limit: job.timeLimit ?? deps.defaults.timeLimitSeconds,
       soft_time_limit: job.softTimeLimit ?? null,
       retry_on_timeout: job.retryOnTimeout ?? false,

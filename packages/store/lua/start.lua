@@ -13,12 +13,12 @@
 -- used all its attempts (max_retries + 1) - then it is a poison task that keeps killing workers, and
 -- ends `failed` (WORKER_LOST) and dead-lettered instead of crash-looping.
 -- Returns per task: {'started', attempts, input, time_limit, soft_time_limit, max_retries,
--- retry_on_timeout} | {'skip', status} | {'lost', attempts} | {'expired'} | {'missing'}.
+-- retry_on_timeout, metadata} | {'skip', status} | {'lost', attempts} | {'expired'} | {'missing'}.
 local worker, at, from, ttl, now, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local out = {}
 for i = 1, (#KEYS - 3) / 2 do
   local task_key, events_key, redelivered = KEYS[2 + 2 * i], KEYS[3 + 2 * i], ARGV[6 + i] == '1'
-  local f = redis.call('HMGET', task_key, 'status', 'attempts', 'max_retries', 'watched', 'input', 'time_limit', 'soft_time_limit', 'retry_on_timeout', 'expires', 'id', 'queue', 'task')
+  local f = redis.call('HMGET', task_key, 'status', 'attempts', 'max_retries', 'watched', 'input', 'time_limit', 'soft_time_limit', 'retry_on_timeout', 'expires', 'id', 'queue', 'task', 'metadata')
   local status, used, max = f[1], tonumber(f[2] or '0'), tonumber(f[3] or '0')
   if not status then
     out[i] = {'missing'}
@@ -40,7 +40,7 @@ for i = 1, (#KEYS - 3) / 2 do
     stats_count('n|' .. f[11] .. '|' .. f[12] .. '|started')
     if status == 'running' then stats_count('n|' .. f[11] .. '|' .. f[12] .. '|restarted') end
     zset_later('ZADD', running_key(prefix, f[11]), now, f[10])
-    out[i] = {'started', tostring(attempts), f[5] or 'null', f[6] or '', f[7] or '', f[3] or '0', f[8] or ''}
+    out[i] = {'started', tostring(attempts), f[5] or 'null', f[6] or '', f[7] or '', f[3] or '0', f[8] or '', f[13] or ''}
   end
 end
 stats_and_lists_flush(KEYS[3])

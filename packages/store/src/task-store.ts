@@ -26,7 +26,7 @@ import { createScheduleStore } from './schedules.js';
 import { createTaskStats, finishedMember } from './stats.js';
 
 export type StartResult =
-  | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null; retryOnTimeout: boolean }
+  | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null; retryOnTimeout: boolean; metadata: Record<string, unknown> | null }
   | { kind: 'skip'; status: TaskStatus }
   | { kind: 'lost'; attempts: number }
   /** not started before its `expires`: it ended `expired` instead */
@@ -529,6 +529,7 @@ function toStartResult(reply: string[]): StartResult {
     softTimeLimit: reply[4] ? Number(reply[4]) : null,
     maxRetries: Number(reply[5] ?? 0),
     retryOnTimeout: reply[6] === '1',
+    metadata: reply[7] ? (JSON.parse(reply[7]) as Record<string, unknown>) : null,
   };
 }
 

@@ -16,6 +16,7 @@ export const JobSchema = z
     time_limit: z.number().describe('Hard time limit in seconds without `time_limit` in the request'),
     soft_time_limit: z.number().nullable().describe('Soft time limit in seconds without `soft_time_limit` in the request; null: none'),
     retry_on_timeout: z.boolean(),
+    expires: z.number().nullable().describe('Seconds after submit by which a task without `expires` must have started, else it ends expired; null: never'),
   })
   .meta({ id: 'Job' });
 

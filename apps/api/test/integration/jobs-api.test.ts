@@ -39,6 +39,7 @@ describe('GET /jobs (the job registry)', () => {
       time_limit: 120,
       soft_time_limit: null,
       retry_on_timeout: false,
+      expires: null,
     });
     expect(body.items.find((j) => j.name === 'demo.echo')).toMatchObject({ input_schema: null, result_schema: null, time_limit: api.config.TASK_TIME_LIMIT });
 

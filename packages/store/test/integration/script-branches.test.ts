@@ -47,7 +47,7 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
         store.start(poison!.id, 'w1', true),
       ]);
       expect(replies).toEqual([
-        { kind: 'started', attempt: 1, maxRetries: 3, input: { a: 1 }, timeLimit: null, softTimeLimit: null, retryOnTimeout: false },
+        { kind: 'started', attempt: 1, maxRetries: 3, input: { a: 1 }, timeLimit: null, softTimeLimit: null, retryOnTimeout: false, metadata: null },
         { kind: 'missing' },
         { kind: 'skip', status: 'succeeded' },
         { kind: 'skip', status: 'cancelled' },
@@ -93,9 +93,9 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       await unwatch();
     });
 
-    it('starts a scheduled task that was delivered (its time limits and retry_on_timeout read from the record)', async () => {
-      const [t] = await store.createRecords([newTask({ eta: new Date(Date.now() + 60_000), time_limit: 30, soft_time_limit: 20, retry_on_timeout: true })]);
-      expect(await store.start(t!.id, 'w1', false)).toMatchObject({ kind: 'started', attempt: 1, timeLimit: 30, softTimeLimit: 20, retryOnTimeout: true });
+    it('starts a scheduled task that was delivered (its time limits, retry_on_timeout and metadata read from the record)', async () => {
+      const [t] = await store.createRecords([newTask({ eta: new Date(Date.now() + 60_000), time_limit: 30, soft_time_limit: 20, retry_on_timeout: true, metadata: { tenant: 'acme' } })]);
+      expect(await store.start(t!.id, 'w1', false)).toMatchObject({ kind: 'started', attempt: 1, timeLimit: 30, softTimeLimit: 20, retryOnTimeout: true, metadata: { tenant: 'acme' } });
     });
   });
 
