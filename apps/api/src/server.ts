@@ -1,5 +1,5 @@
 import { connectBrokerFromConfig } from '@celerity/broker';
-import { createRouter, readApiKeysFile, type Closable, type Config, type Logger } from '@celerity/core';
+import { routerOf, readApiKeysFile, type Closable, type Config, type Logger } from '@celerity/core';
 import { createProducerFromConfig } from '@celerity/producer';
 import { connectTaskStore } from '@celerity/store';
 import { buildApp } from './app.js';
@@ -11,7 +11,7 @@ export interface RunningApi extends Closable {
 
 /** The API process: Redis → RabbitMQ → app → listen. close() drains in reverse order. */
 export async function startApi(config: Readonly<Config>, log: Logger): Promise<RunningApi> {
-  const router = createRouter(config.file.queues, config.file.routes);
+  const router = routerOf(config);
   const { redis, store } = await connectTaskStore(config, { log, failFast: true, name: 'celerity-api' });
   const broker = await connectBrokerFromConfig(config, { queues: router.queues, log, connectionName: 'celerity-api' }).catch((err: unknown) => {
     redis.disconnect();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { connectBrokerFromConfig } from '@celerity/broker';
-import { createRouter, type Closable, type Config, type Logger } from '@celerity/core';
+import { routerOf, type Closable, type Config, type Logger } from '@celerity/core';
 import { createProducerFromConfig, type Producer } from '@celerity/producer';
 import { connectTaskStore, type Schedule, type TaskStore } from '@celerity/store';
 import { fire, type FireOutcome } from './fire.js';
@@ -125,7 +125,7 @@ export interface RunningBeat extends Closable {
 /** The beat process: Redis → RabbitMQ → producer → re-apply CELERITY_CONFIG schedules → ticks. */
 export async function startBeat(config: Readonly<Config>, log: Logger, options: BeatOptions = {}): Promise<RunningBeat> {
   const owner = `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
-  const router = createRouter(config.file.queues, config.file.routes);
+  const router = routerOf(config);
   const { redis, store } = await connectTaskStore(config, { log, failFast: true, name: 'celerity-beat' });
   const broker = await connectBrokerFromConfig(config, { queues: router.queues, log, connectionName: `celerity-beat:${owner}` }).catch((err: unknown) => {
     redis.disconnect();

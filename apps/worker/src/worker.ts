@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectBrokerFromConfig } from '@celerity/broker';
-import { createRouter, UnknownQueueError, type Closable, type Config, type Logger } from '@celerity/core';
+import { routerOf, UnknownQueueError, type Closable, type Config, type Logger } from '@celerity/core';
+import { createProducerFromConfig } from '@celerity/producer';
 import { connectTaskStore } from '@celerity/store';
 import { createExecutionPool } from './execution-pool.js';
 import { handleDelivery, type InflightRegistry } from './handle-delivery.js';
@@ -37,7 +38,7 @@ export interface RunningWorker extends Closable {
  * WORKER_SHUTDOWN_GRACE, then interrupts the rest, whose messages go back to the queue.
  */
 export async function startWorker(config: Readonly<Config>, log: Logger, options: WorkerOptions = {}): Promise<RunningWorker> {
-  const router = createRouter(config.file.queues, config.file.routes);
+  const router = routerOf(config);
   const known = router.queues.map((q) => q.name);
   const queues = options.queues ?? config.WORKER_QUEUES ?? known;
   const unknown = queues.filter((q) => !known.includes(q));
@@ -100,7 +101,7 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
     },
     { queues, prefetch },
   );
-  const dispatcher = startScheduledDispatcher({ store, broker, log, owner: workerName });
+  const dispatcher = startScheduledDispatcher({ store, broker, producer: createProducerFromConfig(config, { store, broker, log }), log, owner: workerName });
   if (!config.WEBHOOK_SECRET) log.warn('WEBHOOK_SECRET is not set: task callbacks are sent unsigned');
   const callbacks = startCallbackDispatcher({
     store,

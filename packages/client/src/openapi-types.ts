@@ -2240,6 +2240,8 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+            /** @description http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE */
+            callback_url?: string;
             /** @description Seconds to wait before the task may start; it is `scheduled` meanwhile */
             countdown?: number;
             /**
@@ -2249,8 +2251,6 @@ export interface components {
             eta?: string;
             /** @description Seconds from now, or an ISO-8601 time: a task that has not started by then is not run and ends `expired` (also a retry that is due after it) */
             expires?: number | string;
-            /** @description http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE */
-            callback_url?: string;
         };
         SubmitBatch: {
             tasks: components["schemas"]["SubmitTask"][];
@@ -2501,20 +2501,27 @@ export interface components {
         /** @description A schedule: its task (as for POST /tasks, without countdown/eta) and when it fires (cron or every) */
         ScheduleSpec: {
             name: string;
-            /** @description Dotted job path under JOBS_ROOT, as for POST /tasks */
+            /** @description Dotted job path under JOBS_ROOT: module path, then export name, e.g. "demo.echo" */
             task: string;
             /** @description Input of every task it fires */
             input?: unknown;
             /** @description Queue of the tasks it fires (default "cron") */
             queue?: string;
+            /** @description Higher runs first within a queue; at most the queue's x-max-priority */
             priority?: number;
+            /** @description Retries after a retryable failure (exponential backoff with jitter); defaults to TASK_MAX_RETRIES */
             max_retries?: number;
+            /** @description Hard time limit in seconds; the execution is killed after it */
             time_limit?: number;
+            /** @description Soft time limit in seconds; aborts the job's signal */
             soft_time_limit?: number;
+            /** @description Retry a timed-out run like a failed one (default: the job's retryOnTimeout option, else false) */
             retry_on_timeout?: boolean;
+            /** @description Free-form, returned with the record */
             metadata?: {
                 [key: string]: unknown;
             };
+            /** @description http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE */
             callback_url?: string;
             /** @description Cron expression: five fields, or six with seconds first; evaluated in `timezone` */
             cron?: string;
@@ -2527,7 +2534,7 @@ export interface components {
         };
         /** @description JSON merge patch of a schedule: the fields given replace the current ones, null removes an optional one; giving cron drops every and vice versa */
         SchedulePatch: {
-            /** @description Dotted job path under JOBS_ROOT, as for POST /tasks */
+            /** @description Dotted job path under JOBS_ROOT: module path, then export name, e.g. "demo.echo" */
             task?: string;
             input?: unknown | null;
             queue?: string | null;
@@ -2547,20 +2554,27 @@ export interface components {
         };
         Schedule: {
             name: string;
-            /** @description Dotted job path under JOBS_ROOT, as for POST /tasks */
+            /** @description Dotted job path under JOBS_ROOT: module path, then export name, e.g. "demo.echo" */
             task: string;
             /** @description Input of every task it fires */
             input?: unknown;
             /** @description Queue of the tasks it fires (default "cron") */
             queue?: string;
+            /** @description Higher runs first within a queue; at most the queue's x-max-priority */
             priority?: number;
+            /** @description Retries after a retryable failure (exponential backoff with jitter); defaults to TASK_MAX_RETRIES */
             max_retries?: number;
+            /** @description Hard time limit in seconds; the execution is killed after it */
             time_limit?: number;
+            /** @description Soft time limit in seconds; aborts the job's signal */
             soft_time_limit?: number;
+            /** @description Retry a timed-out run like a failed one (default: the job's retryOnTimeout option, else false) */
             retry_on_timeout?: boolean;
+            /** @description Free-form, returned with the record */
             metadata?: {
                 [key: string]: unknown;
             };
+            /** @description http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE */
             callback_url?: string;
             /** @description Cron expression: five fields, or six with seconds first; evaluated in `timezone` */
             cron?: string;

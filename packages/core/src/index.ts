@@ -14,3 +14,4 @@ export * from './result-codec.js';
 export * from './tick-batcher.js';
 export * from './schedule.js';
 export * from './backoff.js';
+export * from './submit-request.js';

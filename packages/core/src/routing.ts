@@ -70,3 +70,18 @@ export function createRouter(extraQueues: readonly QueueDefinition[], rules: rea
     },
   };
 }
+
+const routers = new WeakMap<object, Router>();
+
+/**
+ * The router of a configuration, built once (picomatch compiles every rule): the parts of one
+ * process (`celerity start` runs API, worker and beat) and their producers share it.
+ */
+export function routerOf(config: { file: { queues: readonly QueueDefinition[]; routes: readonly RoutingRule[] } }): Router {
+  let router = routers.get(config);
+  if (!router) {
+    router = createRouter(config.file.queues, config.file.routes);
+    routers.set(config, router);
+  }
+  return router;
+}

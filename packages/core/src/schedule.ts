@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { MAX_TASK_NAME_LENGTH } from './task-name.js';
+import { TaskFields } from './submit-request.js';
 
 /**
  * Schedules (apps/beat): the definition shared by CELERITY_CONFIG `schedules:`, the HTTP API and
@@ -51,16 +51,9 @@ export function cronProblem(expression: string): string | null {
 
 /** The options of POST /tasks a schedule passes on to each task it fires (not countdown/eta: the schedule decides when). */
 const taskOptions = {
-  task: z.string().min(1).max(MAX_TASK_NAME_LENGTH).describe('Dotted job path under JOBS_ROOT, as for POST /tasks'),
-  input: z.unknown().optional().describe('Input of every task it fires'),
-  queue: z.string().min(1).max(63).optional().describe(`Queue of the tasks it fires (default "${SCHEDULE_DEFAULT_QUEUE}")`),
-  priority: z.int().min(0).max(10).optional(),
-  max_retries: z.int().min(0).max(100).optional(),
-  time_limit: z.number().positive().optional(),
-  soft_time_limit: z.number().positive().optional(),
-  retry_on_timeout: z.boolean().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  callback_url: z.string().max(2048).optional(),
+  ...TaskFields,
+  input: TaskFields.input.describe('Input of every task it fires'),
+  queue: TaskFields.queue.describe(`Queue of the tasks it fires (default "${SCHEDULE_DEFAULT_QUEUE}")`),
 };
 
 const timing = {

@@ -2,8 +2,8 @@ import { publishTask, type Broker } from '@celerity/broker';
 import {
   createJobRegistry,
   createTickBatcher,
-  createRouter,
   describeJob,
+  routerOf,
   IdempotencyConflictError,
   InvalidJobInputError,
   InvalidTaskError,
@@ -19,7 +19,7 @@ import {
   type NewTask,
   type Router,
   type TaskRecord,
-  type TaskSchedule,
+  type SubmitRequest,
 } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
 import { checkCallbackUrl, createCallbackDns, type ResolveHost } from '@celerity/webhook/url-policy';
@@ -38,28 +38,8 @@ export interface JobInfo extends JobDescription {
   expires: number | null;
 }
 
-/** A submission after HTTP validation (wire names, snake_case). */
-export interface SubmitRequest {
-  task: string;
-  input?: unknown;
-  queue?: string | undefined;
-  priority?: number | undefined;
-  max_retries?: number | undefined;
-  time_limit?: number | undefined;
-  soft_time_limit?: number | undefined;
-  retry_on_timeout?: boolean | undefined;
-  metadata?: Record<string, unknown> | undefined;
-  /** seconds from now before the task may start */
-  countdown?: number | undefined;
-  /** ISO-8601 time before which the task may not start */
-  eta?: string | undefined;
-  /** seconds from now, or an ISO-8601 time: not started by then, the task is not run and ends `expired` */
-  expires?: number | string | undefined;
-  /** called with a signed POST once the task is finished */
-  callback_url?: string | undefined;
-  /** set by the beat only (HTTP bodies cannot carry it): the schedule and fire time this task stands for */
-  schedule?: TaskSchedule | undefined;
-}
+/** A submission (the schema in @celerity/core, which the API validates with), plus the beat's `schedule`. */
+export type { SubmitRequest } from '@celerity/core';
 
 export interface ProducerDeps {
   store: TaskStore;
@@ -158,7 +138,7 @@ export function createProducerFromConfig(config: Readonly<Config>, deps: {
   return createProducer({
     ...rest,
     jobs: createJobRegistry(config.jobsRoot),
-    router: createRouter(config.file.queues, config.file.routes),
+    router: routerOf(config),
     defaults: { maxRetries: config.TASK_MAX_RETRIES, timeLimitSeconds: config.TASK_TIME_LIMIT },
     // a publish fails after PUBLISH_TIMEOUT_MS, and its record is then removed: twice that is past any live publish
     publishGraceMs: 2 * config.PUBLISH_TIMEOUT_MS,
@@ -322,6 +302,31 @@ export function createProducer(deps: ProducerDeps) {
         await deps.store.releaseIdempotencyKey(idempotencyKey).catch(() => undefined); // refused: the key may be used again
         throw err;
       }
+    },
+
+    /**
+     * Publishes up to `limit` scheduled tasks that are due (countdown/eta, retries, leased tasks
+     * whose worker died, records whose publish was never confirmed): each is claimed for `leaseMs`
+     * and forgotten once its publish is confirmed, so a process that dies half-way loses nothing
+     * (another one publishes it after the lease; the start script skips a duplicate delivery).
+     */
+    async publishDue(limit: number, leaseMs: number): Promise<{ claimed: number; published: number }> {
+      const { tasks, leaseUntilMs } = await deps.store.claimDue(limit, leaseMs);
+      if (tasks.length === 0) return { claimed: 0, published: 0 };
+      const published: string[] = [];
+      await Promise.all(
+        tasks.map(async (t) => {
+          try {
+            await publishTask(deps.broker, t);
+            published.push(t.id);
+          } catch (err) {
+            deps.log.warn({ err, task_id: t.id, trace_id: t.trace_id }, 'scheduled task not published; retried after its lease');
+          }
+        }),
+      );
+      await deps.store.releaseDue(published, leaseUntilMs);
+      deps.log.debug({ count: published.length }, 'scheduled tasks queued');
+      return { claimed: tasks.length, published: published.length };
     },
 
     /** All or nothing: every task is checked before any record is written. */

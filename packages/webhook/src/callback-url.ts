@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { MAX_CALLBACK_URL_LENGTH } from '@celerity/core';
 import { forbiddenRange } from './address-policy.js';
 import { createCallbackDns, type ResolveHost } from './callback-dns.js';
 import { CallbackUrlRefusedError, DnsUnavailableError, refusedAddress } from './errors.js';
@@ -6,7 +7,7 @@ import { CallbackUrlRefusedError, DnsUnavailableError, refusedAddress } from './
 /** Resolver answers that say "not now" rather than "no such name". */
 const TEMPORARY_DNS_ERRORS = new Set(['EAI_AGAIN', 'ETIMEOUT', 'ESERVFAIL', 'ECONNREFUSED', 'EREFUSED', 'ECANCELLED']);
 
-export const MAX_CALLBACK_URL_LENGTH = 2048;
+export { MAX_CALLBACK_URL_LENGTH };
 /** The ports a callback may name unless configured otherwise (WEBHOOK_ALLOWED_PORTS). */
 export const DEFAULT_CALLBACK_PORTS: readonly number[] = [80, 443];
 

@@ -1,46 +1,12 @@
-import { MAX_TASK_NAME_LENGTH, TASK_STATUSES } from '@celerity/core';
-import { MAX_CALLBACK_URL_LENGTH } from '@celerity/webhook/url-policy';
+import { MAX_TASK_NAME_LENGTH, SubmitTaskRequest, TASK_STATUSES } from '@celerity/core';
 import { z } from 'zod';
 
 /** HTTP wire shapes (snake_case). They validate requests and are the source of the OpenAPI document. */
 
-/** The furthest a task may be put off (countdown, eta): a year. A scheduled record has no TTL until it runs. */
-const MAX_DELAY_SECONDS = 31_536_000;
-
 export const TaskStatusSchema = z.enum(TASK_STATUSES).describe('pending · scheduled · running · succeeded · failed · timed_out · cancelled · expired');
 
-export const SubmitTaskBody = z
-  .object({
-    task: z.string().min(1).max(MAX_TASK_NAME_LENGTH).describe('Dotted job path under JOBS_ROOT: module path, then export name, e.g. "demo.echo"'),
-    input: z.unknown().optional().describe('Any JSON; passed to the job as its first argument'),
-    queue: z.string().min(1).max(63).optional().describe('Explicit queue; wins over routing rules'),
-    priority: z.int().min(0).max(10).optional().describe("Higher runs first within a queue; at most the queue's x-max-priority"),
-    max_retries: z.int().min(0).max(100).optional().describe('Retries after a retryable failure (exponential backoff with jitter); defaults to TASK_MAX_RETRIES'),
-    time_limit: z.number().positive().optional().describe('Hard time limit in seconds; the execution is killed after it'),
-    soft_time_limit: z.number().positive().optional().describe("Soft time limit in seconds; aborts the job's signal"),
-    retry_on_timeout: z.boolean().optional().describe('Retry a timed-out run like a failed one (default: the job\'s retryOnTimeout option, else false)'),
-    metadata: z.record(z.string(), z.unknown()).optional().describe('Free-form, returned with the record'),
-    countdown: z.number().min(0).max(MAX_DELAY_SECONDS).optional().describe('Seconds to wait before the task may start; it is `scheduled` meanwhile'),
-    eta: z.iso
-      .datetime({ offset: true })
-      .refine((eta) => !(Date.parse(eta) > Date.now() + MAX_DELAY_SECONDS * 1000), 'at most a year from now, like countdown')
-      .optional()
-      .describe('ISO-8601 time before which the task may not start, at most a year from now (not with countdown)'),
-    expires: z
-      .union([
-        z.number().positive().max(MAX_DELAY_SECONDS),
-        z.iso.datetime({ offset: true }).refine((t) => !(Date.parse(t) > Date.now() + 2 * MAX_DELAY_SECONDS * 1000), 'at most two years from now'),
-      ])
-      .optional()
-      .describe('Seconds from now, or an ISO-8601 time: a task that has not started by then is not run and ends `expired` (also a retry that is due after it)'),
-    callback_url: z
-      .string()
-      .max(MAX_CALLBACK_URL_LENGTH)
-      .optional()
-      .describe('http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE'),
-  })
-  .strict()
-  .meta({ id: 'SubmitTask' });
+/** The submission body: its one schema lives in @celerity/core (the producer takes its type). */
+export const SubmitTaskBody = SubmitTaskRequest;
 
 export const SubmitHeaders = z.object({
   'idempotency-key': z

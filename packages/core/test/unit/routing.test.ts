@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PriorityOutOfRangeError, UnknownQueueError } from '../../src/errors.js';
-import { createRouter, type QueueDefinition, type RoutingRule } from '../../src/routing.js';
+import { createRouter, routerOf, type QueueDefinition, type RoutingRule } from '../../src/routing.js';
 
 const rules: RoutingRule[] = [
   { match: 'reports.*', queue: 'low_priority' },
@@ -87,5 +87,15 @@ describe('createRouter', () => {
     const router = createRouter([], []);
     expect(() => router.route('demo.echo', { priority: -3 })).toThrow(PriorityOutOfRangeError);
     expect(() => router.route('demo.echo', { priority: 1.5 })).toThrow(PriorityOutOfRangeError);
+  });
+});
+
+describe('routerOf', () => {
+  it('builds the router of a configuration once, and another configuration gets its own', () => {
+    const config = { file: { queues: [], routes: rules } };
+    const router = routerOf(config);
+    expect(routerOf(config)).toBe(router);
+    expect(router.route('reports.monthly.generate', {})).toMatchObject({ queue: 'low_priority' });
+    expect(routerOf({ file: { queues: [], routes: [] } })).not.toBe(router);
   });
 });
