@@ -1,5 +1,5 @@
-import { readdirSync, realpathSync } from 'node:fs';
-import { relative, sep } from 'node:path';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UnknownJobError } from './errors.js';
 import { asLoadedJob, type LoadedJob } from './job.js';
@@ -129,12 +129,33 @@ async function importModule(jobsRoot: string, ref: TaskRef): Promise<{ file: str
     failedLoads.set(file, failures + 1);
     throw new UnknownJobError(
       // the cause's own message names files on the server: shown relative to JOBS_ROOT, other paths by file name only
-      `job module ${ref.modulePath.join('/')} failed to load: ${withoutServerPaths(String((err as Error)?.message ?? err), jobsRoot)} (once fixed, it loads afresh on the next task; a module it imports loads once per worker process, so restart the worker after fixing one of those)`,
+      `job module ${ref.modulePath.join('/')} failed to load: ${withoutServerPaths(String((err as Error)?.message ?? err), jobsRoot)}${esmHint(file)} (once fixed, it loads afresh on the next task; a module it imports loads once per worker process, so restart the worker after fixing one of those)`,
       'task',
       { cause: err },
     );
   }
   return { file, mod };
+}
+
+/**
+ * Job modules are ES modules: a `.ts` or `.js` job whose nearest package.json is missing or does not
+ * say "type": "module" is loaded as CommonJS and fails with a message about require() or import.
+ * (Node keeps what it read of package.json files, so fixing that takes a restart.)
+ */
+function esmHint(file: string): string {
+  if (file.endsWith('.mjs')) return '';
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown }).type === 'module') return '';
+      } catch {
+        // unreadable: say so below
+      }
+      return '; its package.json does not say "type": "module", which job modules need (celerity init writes one; restart the worker after changing it)';
+    }
+    if (dirname(dir) === dir) return '; no package.json with "type": "module" above it, which job modules need (celerity init writes one; restart the worker after adding it)';
+  }
 }
 
 /**

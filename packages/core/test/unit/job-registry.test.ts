@@ -1,7 +1,9 @@
 /** Job modules on disk (a temporary JOBS_ROOT): a module fixed after a failed load loads on the next try. */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJobRegistry } from '../../src/index.js';
 
@@ -31,5 +33,26 @@ describe('job registry: reloading a fixed module', () => {
     writeFileSync(join(root, 'later.js'), 'export async function run() { return "added"; }');
     const { job } = await registry.resolve('later.run');
     expect(await job.run(undefined, undefined as never)).toBe('added');
+  });
+
+  it('a TypeScript job with no "type": "module" package.json above it: the error says so; with one, the job loads (plain Node)', async () => {
+    // in real Node processes: vitest's own module loader would transform the .ts whatever the package.json says
+    const bare = mkdtempSync(join(tmpdir(), 'celerity-bare-'));
+    const core = new URL('../../dist/index.js', import.meta.url).href;
+    const resolveIn = async (): Promise<string> => {
+      const script = `const { createJobRegistry } = await import(${JSON.stringify(core)});
+        const loaded = await createJobRegistry(${JSON.stringify(bare)}).resolve('loose.run').then((r) => r.job.run('typed'), (err) => err.message);
+        console.log(JSON.stringify(loaded));`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
+      return JSON.parse(stdout) as string;
+    };
+    try {
+      writeFileSync(join(bare, 'loose.ts'), 'export async function run(input: unknown): Promise<unknown> { return input; }\n');
+      expect(await resolveIn()).toMatch(/^job module loose failed to load: .*; no package\.json with "type": "module" above it, which job modules need \(celerity init writes one; restart the worker after adding it\)/s);
+      writeFileSync(join(bare, 'package.json'), '{"type": "module"}\n');
+      expect(await resolveIn()).toBe('typed');
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
   });
 });
