@@ -31,6 +31,9 @@ export const StatsSchema = z
     reset_at: z.string().nullable(),
     ...WindowsSchema.shape,
     wait_ms: DurationSchema.describe('queue wait since the reset: created (or eta/retry time) -> started'),
+    by_status: z
+      .object({ waiting: z.number().int(), running: z.number().int(), succeeded: z.number().int(), failed: z.number().int(), timed_out: z.number().int(), cancelled: z.number().int(), expired: z.number().int() })
+      .describe('tasks in Redis now by status, each counted in O(1): waiting = pending + scheduled; finished ones until they expire (RESULT_EXPIRES)'),
     running: z.number().int(),
     scheduled: z.number().int(),
     dead_letters: z.number().int(),
@@ -74,7 +77,8 @@ const WINDOWS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 /** GET /stats: totals since the reset and the last minute, hour and day, for all tasks, per queue and per task name. */
 export async function statsReport(store: TaskStore, reading: ClusterReading): Promise<Stats> {
   const nowMs = reading.atMs;
-  const [total, ...windows] = await Promise.all([
+  const [byStatus, total, ...windows] = await Promise.all([
+    store.stats.statusCounts(reading.raw, reading.queues),
     store.stats.window(null, reading.raw, nowMs),
     ...Object.values(WINDOWS).map((ms) => store.stats.window(ms, reading.raw, nowMs)),
   ]);
@@ -101,6 +105,7 @@ export async function statsReport(store: TaskStore, reading: ClusterReading): Pr
     reset_at: total!.sinceMs === null ? null : new Date(total!.sinceMs).toISOString(),
     ...all({}),
     wait_ms: duration(wait),
+    by_status: byStatus,
     running: [...reading.running.values()].reduce((a, b) => a + b, 0),
     scheduled: reading.sizes.scheduled,
     dead_letters: reading.sizes.deadLetters,

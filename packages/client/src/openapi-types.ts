@@ -2674,6 +2674,16 @@ export interface components {
                 avg: number;
                 p95: number;
             } | null;
+            /** @description tasks in Redis now by status, each counted in O(1): waiting = pending + scheduled; finished ones until they expire (RESULT_EXPIRES) */
+            by_status: {
+                waiting: number;
+                running: number;
+                succeeded: number;
+                failed: number;
+                timed_out: number;
+                cancelled: number;
+                expired: number;
+            };
             running: number;
             scheduled: number;
             dead_letters: number;

@@ -225,6 +225,26 @@ export function createTaskStats(client: RedisClient, keys: Keys, resultTtlSecond
       return out.sort((a, b) => a.startedMs - b.startedMs);
     },
 
+    /**
+     * Tasks by status now, each O(1): waiting (pending + scheduled: what came in minus what left, from
+     * the counters, which never reset), running (the running lists), finished ones still kept (their
+     * lists; expired records leave them within a trim).
+     */
+    async statusCounts(raw: RawStats, queues: readonly string[]): Promise<Record<'waiting' | 'running' | (typeof FINAL_STATUSES)[number], number>> {
+      let waiting = 0;
+      for (const c of parseStats(raw).counts.values()) {
+        waiting += c.counts.submitted + c.counts.retried + c.released - (c.counts.started - c.restarted) - c.cancelledWaiting - c.counts.expired;
+      }
+      const lists = this.finishedLists(raw);
+      const pipeline = client.pipeline();
+      for (const list of lists) pipeline.zcard(list.key);
+      const replies = lists.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
+      const out = { waiting: Math.max(0, waiting), running: 0, succeeded: 0, failed: 0, timed_out: 0, cancelled: 0, expired: 0 };
+      for (const [i, list] of lists.entries()) out[list.status as (typeof FINAL_STATUSES)[number]] += Number(replies[i]?.[1] ?? 0);
+      for (const n of (await this.runningCounts(queues)).values()) out.running += n;
+      return out;
+    },
+
     /** Sizes kept in Redis: scheduled (eta, retries, publishes not yet confirmed), leases, callbacks waiting, dead letters. */
     async sizes(): Promise<{ scheduled: number; leases: number; callbacks: number; deadLetters: number }> {
       const replies = (await guard(client.pipeline().zcard(keys.scheduled).zcard(keys.leases).zcard(keys.callbacks).xlen(keys.deadLetters).exec())) ?? [];

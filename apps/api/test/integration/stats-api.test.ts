@@ -98,6 +98,7 @@ describe('GET /metrics and GET /stats', () => {
     expect(stats.tasks['demo.echo'].total.counts).toMatchObject({ succeeded: 2, failed: 1 });
     expect(stats.queues.default).toMatchObject({ running: 1, ready: 5, consumers: 0 });
     expect(stats.running).toBe(1);
+    expect(stats.by_status).toEqual({ waiting: 0, running: 1, succeeded: 2, failed: 1, timed_out: 1, cancelled: 1, expired: 0 });
     // the API took its first snapshot when it started: the windows count from there
     expect(stats.minute.counts.succeeded).toBe(2);
     expect(stats.minute.since).not.toBeNull();
