@@ -1,7 +1,7 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { createLogger, newTaskId, type NewTask } from '@celerity/core';
-import { cleanupNamespace, startRedisCluster, testRedisUrl, type RedisClusterUnderTest } from '@celerity/testkit';
-import { createRedis, type RedisClient } from '../../src/index.js';
+import { cleanupNamespace, startRedisCluster, testNamespace, testRedisUrl, type RedisClusterUnderTest } from '@celerity/testkit';
+import { createRedis, createTaskStore, type RedisClient, type TaskStore } from '../../src/index.js';
 
 export const log = createLogger({ service: 'test', level: 'silent' });
 
@@ -53,4 +53,20 @@ export function newTask(overrides: Partial<NewTask> = {}): NewTask {
     eta: null,
     ...overrides,
   };
+}
+
+/** Before each test: a connection of `setup` and a store in a fresh namespace, handed to `use`; after it, both gone. */
+export function storeEach(setup: Setup, use: (connected: { redis: RedisClient; store: TaskStore }) => void): void {
+  let ns: string;
+  let redis: RedisClient;
+  beforeEach(async () => {
+    ns = testNamespace();
+    redis = setup.connect();
+    await redis.connect();
+    use({ redis, store: createTaskStore(redis, { namespace: ns, resultTtlSeconds: 120 }) });
+  });
+  afterEach(async () => {
+    redis.disconnect();
+    await setup.cleanup(ns);
+  });
 }

@@ -1,28 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeResult, newTaskId } from '@celerity/core';
-import { testNamespace } from '@celerity/testkit';
-import { createTaskStore, type RedisClient, type TaskStore } from '../../src/index.js';
-import { newTask, redisSetups } from './redis-setups.js';
+import type { RedisClient, TaskStore } from '../../src/index.js';
+import { newTask, redisSetups, storeEach } from './redis-setups.js';
 
 /** Every answer of every Lua script (packages/store/lua), through the store's own functions. */
 const SETUPS = redisSetups();
 
 describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => {
-  let ns: string;
   let redis: RedisClient;
   let store: TaskStore;
+  storeEach(setup, (connected) => ({ redis, store } = connected));
   const FAILED = { type: 'Error', message: 'boom', retryable: true };
 
-  beforeEach(async () => {
-    ns = testNamespace();
-    redis = setup.connect();
-    await redis.connect();
-    store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: 120 });
-  });
-  afterEach(async () => {
-    redis.disconnect();
-    await setup.cleanup(ns);
-  });
 
   const deadLettered = async () => (await store.deadLetters.list({ limit: 100 })).items.map((d) => [d.task_id, d.reason]);
   const scheduledScore = async (id: string) => redis.zscore(store.keys.scheduled, id);

@@ -1,27 +1,16 @@
 import { gunzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeResult, newTaskId, type NewTask } from '@celerity/core';
-import { testNamespace } from '@celerity/testkit';
-import { createTaskStore, type RedisClient, type TaskStore } from '../../src/index.js';
-import { newTask, redisSetups } from './redis-setups.js';
+import type { RedisClient, TaskStore } from '../../src/index.js';
+import { newTask, redisSetups, storeEach } from './redis-setups.js';
 
 const SETUPS = redisSetups();
 
 describe.each(SETUPS)('task store (%s)', (_name, setup) => {
-  let ns: string;
   let redis: RedisClient;
   let store: TaskStore;
+  storeEach(setup, (connected) => ({ redis, store } = connected));
 
-  beforeEach(async () => {
-    ns = testNamespace();
-    redis = setup.connect();
-    await redis.connect();
-    store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: 120 });
-  });
-  afterEach(async () => {
-    redis.disconnect();
-    await setup.cleanup(ns);
-  });
 
   it('walks pending → running → succeeded, storing the result gzip-compressed with a TTL', async () => {
     const [created] = await store.createRecords([newTask()]);
