@@ -17,6 +17,8 @@ import { depthCheckedJsonParser } from './json-body.js';
 import { rateLimitOptions, rateLimitsEnabled } from './rate-limits.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { jobRoutes } from './routes/jobs.js';
+import { queueRoutes } from './routes/queues.js';
+import { workerRoutes } from './routes/workers.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { healthRoutes } from './routes/health.js';
 import { statsRoutes } from './routes/stats.js';
@@ -124,6 +126,8 @@ export async function buildApp(deps: ApiDeps) {
         { name: 'jobs', description: 'The job registry: the task names you can submit, their input schemas and limits' },
         { name: 'schedules', description: 'Periodic tasks (beat): cron or interval, each fire time fired once' },
         { name: 'dead letters', description: 'Tasks that ended without success, and messages that were not tasks' },
+        { name: 'queues', description: 'Depth, consumers and waiting tasks of each queue; purge (admin)' },
+        { name: 'workers', description: 'Workers from their heartbeats; pause, resume and shut down (admin)' },
         { name: 'ops', description: 'Health, readiness, metrics and statistics' },
         { name: 'dashboard', description: 'Sign-in for the dashboard at /ui: an API key exchanged for an HttpOnly session cookie' },
       ],
@@ -159,7 +163,7 @@ export async function buildApp(deps: ApiDeps) {
     });
   }
 
-  const credentials = deps.credentials ?? createCredentials(config.API_KEYS ?? []);
+  const credentials = deps.credentials ?? createCredentials(config.API_KEYS ?? [], config.ADMIN_API_KEYS ?? []);
   app.decorateRequest('watchScope', null);
   app.decorateRequest('watchExpiresAt', null);
   app.decorateRequest('caller', '');
@@ -192,6 +196,8 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(jobRoutes(deps));
   await app.register(statsRoutes(deps));
   await app.register(uiRoutes(deps, credentials, sessions));
+  await app.register(queueRoutes(deps));
+  await app.register(workerRoutes(deps));
   // the store's event subscriber connection is opened on the first watch; it must not outlive the app
   app.addHook('onClose', async () => deps.store.events.close());
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { MalformedRequestError, UnauthorizedError } from '@celerity/core';
+import { ForbiddenError, MalformedRequestError, UnauthorizedError } from '@celerity/core';
 import { tokenCallerId, type Credentials } from './credentials.js';
 import { hasSessionCookie, type SessionCheck } from './ui-session.js';
 
@@ -8,10 +8,11 @@ import { hasSessionCookie, type SessionCheck } from './ui-session.js';
  * the router matched, never from the raw URL: the router and a string match can disagree about where
  * a path ends (`?`, `#`, encodings), and such a disagreement must not open a route.
  * - `key`: an API key (the default for every route, including unknown ones);
+ * - `admin`: an admin key (ADMIN_API_KEYS): purges, stats reset, worker control;
  * - `watch`: an API key, or a watch token (`?access_token=`) limited to its task ids;
  * - `public`: anyone (liveness, readiness, the API documentation).
  */
-export type RouteAccess = 'key' | 'watch' | 'public';
+export type RouteAccess = 'key' | 'admin' | 'watch' | 'public';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -78,5 +79,10 @@ export function createApiKeyCheck(credentials: Credentials, sessions: SessionChe
     const caller = credentials.identify(presented);
     if (!caller) throw new UnauthorizedError('unknown API key');
     request.caller = caller;
+    if (access === 'admin' && !credentials.isAdmin(caller)) {
+      throw new ForbiddenError(
+        credentials.adminEnabled ? 'this route needs an admin key (ADMIN_API_KEYS), not an ordinary API key' : 'this route needs an admin key, and none is configured (set ADMIN_API_KEYS)',
+      );
+    }
   };
 }

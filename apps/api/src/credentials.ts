@@ -5,7 +5,9 @@ import { createWatchTokens, type WatchTokens } from './watch-tokens.js';
  * The API keys a process accepts, and the watch-token signer derived from them. The keys can be
  * replaced while the process runs (API_KEYS_FILE, re-read on SIGHUP): a key taken out is refused from
  * then on, every watch token signed with the old set stops verifying, and listeners (open event
- * streams) are told so they can close what the old credentials opened.
+ * streams) are told so they can close what the old credentials opened. Admin keys (ADMIN_API_KEYS)
+ * are API keys that may also call the admin routes (purges, stats reset, worker control); they come
+ * from the environment only and are not rotated.
  */
 export interface Credentials {
   /** false when no API key is configured (auth off, loopback only) */
@@ -14,11 +16,10 @@ export interface Credentials {
   identify(presented: string): string | null;
   /** whether a caller id from identify() still names a current key */
   isCurrent(callerId: string): boolean;
-  /**
-   * Whether a caller id from identify() names an admin key. Optional until admin keys are configured
-   * apart: without it every key is an admin key (ui-session.ts roleOf is the one reader).
-   */
-  isAdmin?(callerId: string): boolean;
+  /** whether a caller id from identify() names an admin key */
+  isAdmin(callerId: string): boolean;
+  /** whether any admin key is configured */
+  readonly adminEnabled: boolean;
   /** the signer of the current key set */
   watchTokens(): WatchTokens;
   rotate(apiKeys: readonly string[]): void;
@@ -31,20 +32,23 @@ export const keyCallerId = (keyDigest: Buffer) => `key:${keyDigest.toString('hex
 /** a watch token's own identity (its limits are its own, apart from the key that asked for it) */
 export const tokenCallerId = (token: string) => `token:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
 
-export function createCredentials(initialKeys: readonly string[]): Credentials {
+export function createCredentials(initialKeys: readonly string[], adminKeys: readonly string[] = []): Credentials {
   let known: Buffer[] = [];
   let ids = new Set<string>();
   let signer: WatchTokens;
+  const admins = new Set(adminKeys.map((key) => keyCallerId(digest(key))));
   const listeners = new Set<() => void>();
   const load = (keys: readonly string[]) => {
-    known = keys.map(digest);
+    const all = [...new Set([...keys, ...adminKeys])];
+    known = all.map(digest);
     ids = new Set(known.map(keyCallerId));
-    signer = createWatchTokens(keys);
+    signer = createWatchTokens(all);
   };
   load(initialKeys);
 
   return {
-    enabled: initialKeys.length > 0,
+    enabled: initialKeys.length + adminKeys.length > 0,
+    adminEnabled: adminKeys.length > 0,
     identify(presented) {
       const candidate = digest(presented);
       // compare against every key so the time taken does not reveal which one matched
@@ -52,6 +56,7 @@ export function createCredentials(initialKeys: readonly string[]): Credentials {
       return match ? keyCallerId(match) : null;
     },
     isCurrent: (callerId) => ids.has(callerId),
+    isAdmin: (callerId) => admins.has(callerId),
     watchTokens: () => signer,
     rotate(apiKeys) {
       if (apiKeys.length === 0) throw new Error('refusing to rotate to an empty set of API keys');

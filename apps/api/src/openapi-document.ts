@@ -123,7 +123,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 /**
  * Per route: the zod → JSON Schema transform, then the route's access (its `config.access`, the
  * same value the auth hook decides by) as the operation's security: none for public routes, the
- * API key or a watch token (?access_token=) for the event streams.
+ * API key or a watch token (?access_token=) for the event streams; admin routes say so.
  */
 export const documentRoute: typeof jsonSchemaTransform = (input) => {
   const output = jsonSchemaTransform(input);
@@ -131,6 +131,7 @@ export const documentRoute: typeof jsonSchemaTransform = (input) => {
   const schema = output.schema as Json;
   if (access === 'public') schema.security = [];
   else if (access === 'watch') schema.security = [{ apiKey: [] }, { bearer: [] }, { watchToken: [] }];
+  else if (access === 'admin') schema.description = `${schema.description ? `${String(schema.description)}\n\n` : ''}Admin: needs a key from ADMIN_API_KEYS (403 for an ordinary API key).`;
   return output;
 };
 

@@ -21,7 +21,7 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<R
   if (!config.API_KEYS) log.warn('API_KEYS is not set: authentication is off (allowed only on a loopback HOST)');
 
   // keys from API_KEYS_FILE are re-read on SIGHUP (key rotation without a restart)
-  const credentials = createCredentials(config.API_KEYS ?? []);
+  const credentials = createCredentials(config.API_KEYS ?? [], config.ADMIN_API_KEYS ?? []);
   const reloadKeys = () => {
     if (!config.API_KEYS_FILE) return log.warn('SIGHUP: nothing to reload (API_KEYS_FILE is not set)');
     try {

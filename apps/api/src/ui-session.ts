@@ -19,12 +19,12 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
 export type SessionRole = UiSession['role'];
 
 /**
- * admin: every action; read: reading only. Until admin keys are configured apart (Credentials.isAdmin),
- * every key is an admin key. The one place a session's role is decided, at each request, so a key
+ * admin: every action; read: reading only. Without ADMIN_API_KEYS every key is an admin key here;
+ * with them, only those are (Credentials.isAdmin). The one place a session's role is decided, at each request, so a key
  * that loses admin rights loses them in open sessions too.
  */
 export function roleOf(credentials: Credentials, caller: string): SessionRole {
-  return !credentials.isAdmin || credentials.isAdmin(caller) ? 'admin' : 'read';
+  return !credentials.adminEnabled || credentials.isAdmin(caller) ? 'admin' : 'read';
 }
 
 export const hasSessionCookie = (request: FastifyRequest) => typeof request.cookies?.[SESSION_COOKIE] === 'string';

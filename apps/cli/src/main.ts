@@ -12,8 +12,9 @@ commands:
   api                        the HTTP API only
   beat                       the scheduler alone; run two or more for high availability
                              (each fire time still fires once)
-  worker [--queues a,b] [--concurrency N]
-                             a worker; run as many as you like
+  worker [--queues a,b] [--concurrency N] [--burst]
+                             a worker; run as many as you like; --burst: drain the
+                             queues, then exit 0
   openapi [--out FILE]       print (or write) the OpenAPI document
   types [--out FILE]         print (or write) the task names under JOBS_ROOT with their input
                              and result types, for createClient<CelerityTasks>() of @celerity/client
@@ -28,7 +29,13 @@ function parseCommandLine(argv: string[]) {
   try {
     return parseArgs({
       args: argv,
-      options: { queues: { type: 'string' }, concurrency: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        queues: { type: 'string' },
+        concurrency: { type: 'string' },
+        burst: { type: 'boolean' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
     });
   } catch (err) {
@@ -72,16 +79,27 @@ async function main(argv: string[]): Promise<void> {
 
   // started in order; closed in reverse (the API stops taking tasks before the worker drains). Each
   // part is imported only when it runs: a worker process does not carry the HTTP stack, nor the API a pool.
+  if (values.burst && command !== 'worker') throw new UsageError('--burst is an option of worker');
   const started: Closable[] = [];
+  // a shutdown request from the API, or a burst worker's drained queues, stop the process as SIGTERM does
+  let stopProcess: ((reason: string) => Promise<void>) | undefined;
+  let stopReason: string | undefined;
+  const onStopRequested = (reason: string) => {
+    stopReason ??= reason;
+    if (stopProcess) void stopProcess(reason).then(() => process.exit(0));
+  };
   try {
-    if (command === 'start' || command === 'worker') started.push(await (await import('@celerity/worker')).startWorker(config, log, { queues, concurrency }));
+    if (command === 'start' || command === 'worker') {
+      started.push(await (await import('@celerity/worker')).startWorker(config, log, { queues, concurrency, burst: values.burst, onStopRequested }));
+    }
     if (command === 'start' || command === 'api') started.push(await (await import('@celerity/api')).startApi(config, log));
     if (command === 'start' || command === 'beat') started.push(await (await import('@celerity/beat')).startBeat(config, log));
   } catch (err) {
     for (const part of started.reverse()) await part.close().catch(() => undefined);
     throw err;
   }
-  installShutdown(log, [...started].reverse(), (config.WORKER_SHUTDOWN_GRACE + 10) * 1000);
+  stopProcess = installShutdown(log, [...started].reverse(), (config.WORKER_SHUTDOWN_GRACE + 10) * 1000);
+  if (stopReason) onStopRequested(stopReason);
 }
 
 class UsageError extends Error {}

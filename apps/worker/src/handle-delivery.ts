@@ -28,6 +28,8 @@ export interface DeliveryDeps {
    */
   ackTimeouts: { consumerTimeoutMs: number; leaseMs: number };
   isStopping(): boolean;
+  /** attempts this worker finished (stored an outcome or a retry for), and those that did not succeed */
+  counts: { processed: number; failed: number };
 }
 
 /**
@@ -59,7 +61,7 @@ type StopReason = 'cancelled' | 'terminated' | 'shutdown';
  * decision out.
  */
 export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outcome> {
-  if (!(await deps.slots.acquire(delivery.priority))) return { kind: 'requeue' }; // shutdown began while it waited
+  if (!(await deps.slots.acquire(delivery.priority, delivery.queue))) return { kind: 'requeue' }; // shutdown or a pause began while it waited
   try {
     return await runDelivery(delivery, deps);
   } finally {
@@ -172,6 +174,8 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
     await deps.progress.settle(id, result.lastProgress);
     const outcome = decideOutcome(result, { softExpired, hardExpired, hardSeconds, softSeconds });
     // failures are retried; a timed-out run only when the task asked for it (Celery's default); a cancelled one never
+    deps.counts.processed += 1;
+    if (outcome.status !== 'succeeded') deps.counts.failed += 1;
     const retriable = outcome.status === 'failed' || (outcome.status === 'timed_out' && claim.retryOnTimeout);
     if (retriable && outcome.error && stopReason === undefined) {
       const error = outcome.status === 'timed_out' ? { ...outcome.error, retryable: true } : outcome.error;

@@ -8,7 +8,7 @@ export function createPrioritySlots(size: number) {
   let active = 0;
   let arrivals = 0;
   /** sorted: priority descending, then arrival ascending */
-  const waiting: { priority: number; arrival: number; grant: (granted: boolean) => void }[] = [];
+  const waiting: { priority: number; arrival: number; queue: string; grant: (granted: boolean) => void }[] = [];
 
   function positionFor(priority: number, arrival: number): number {
     let low = 0;
@@ -27,14 +27,14 @@ export function createPrioritySlots(size: number) {
      * Resolves true when a slot is free for a task of this priority (call release() when done with
      * it), or false when the waiting was called off (shutdown: hand the delivery back).
      */
-    acquire(priority: number): Promise<boolean> {
+    acquire(priority: number, queue = ''): Promise<boolean> {
       if (active < size && waiting.length === 0) {
         active += 1;
         return Promise.resolve(true);
       }
       return new Promise<boolean>((grant) => {
         const arrival = arrivals++;
-        waiting.splice(positionFor(priority, arrival), 0, { priority, arrival, grant });
+        waiting.splice(positionFor(priority, arrival), 0, { priority, arrival, queue, grant });
       });
     },
     release(): void {
@@ -42,9 +42,17 @@ export function createPrioritySlots(size: number) {
       if (next) next.grant(true);
       else active -= 1;
     },
-    /** Calls off every wait (shutdown): those deliveries go back to the queue without running. */
-    callOffWaiting(): void {
-      for (const w of waiting.splice(0)) w.grant(false);
+    /**
+     * Calls off the waits (shutdown: all; a pause: those of the paused queues): those deliveries go
+     * back to their queue without running.
+     */
+    callOffWaiting(queues?: ReadonlySet<string>): void {
+      for (let i = waiting.length - 1; i >= 0; i--) {
+        const w = waiting[i]!;
+        if (queues && !queues.has(w.queue)) continue;
+        waiting.splice(i, 1);
+        w.grant(false);
+      }
     },
     /** slots in use */
     get active(): number {

@@ -5,7 +5,7 @@ import { createProducerFromConfig, type Producer, type SubmitRequest } from '@ce
 import { createRedis, createTaskStore, type RedisClient, type TaskStore } from '@celerity/store';
 import { cleanupNamespace, testConfig, testNamespace, waitFor } from '@celerity/testkit';
 import { pino } from 'pino';
-import { startWorker, type RunningWorker } from '@celerity/worker';
+import { startWorker, type RunningWorker, type WorkerOptions } from '@celerity/worker';
 
 export interface WorkerHarness {
   config: Readonly<Config>;
@@ -16,7 +16,7 @@ export interface WorkerHarness {
   producer: Producer;
   /** every JSON log line the workers wrote */
   logLines: Record<string, unknown>[];
-  startWorker(options?: { concurrency?: number; queues?: string[] }): Promise<RunningWorker>;
+  startWorker(options?: WorkerOptions): Promise<RunningWorker>;
   submit(request: SubmitRequest): Promise<TaskRecord>;
   waitForStatus(id: string, statuses: string[], timeoutMs?: number): Promise<TaskRecord>;
   close(): Promise<void>;

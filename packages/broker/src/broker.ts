@@ -1,4 +1,4 @@
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type RecoveringChannelModel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message, type RecoveringChannelModel } from 'amqplib';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelayMs, BrokerUnavailableError, connectOrExplain, type Backoff, type Config, type Logger, type QueueDefinition, type TaskMessage } from '@celerity/core';
@@ -52,7 +52,20 @@ export interface Broker {
   consume(handler: DeliveryHandler, options: ConsumeOptions): Promise<void>;
   /** Stops taking new deliveries; in-flight ones can still be acked. */
   cancelConsumers(): Promise<void>;
+  /**
+   * Stops consuming these queues (their in-flight deliveries can still be acked) until
+   * resumeQueues(); a reconnect keeps them paused.
+   */
+  pauseQueues(queues: readonly string[]): Promise<void>;
+  resumeQueues(queues: readonly string[]): Promise<void>;
+  /**
+   * Takes up to `max` ready messages off a queue on a channel of their own, for a purge: settle(true)
+   * acks them (gone for good), settle(false) hands them back.
+   */
+  takeMessages(queue: string, max: number): Promise<{ bodies: Buffer[]; settle(remove: boolean): Promise<void> }>;
   isConnected(): boolean;
+  /** Whether the channel consume() opened is open now (also while every queue is paused). */
+  isConsuming(): boolean;
   /** Messages waiting in a logical queue (not counting unacked ones). */
   queueDepth(queue: string): Promise<number>;
   /** Messages waiting (ready, not counting unacked ones) and consumers of a logical queue. */
@@ -87,8 +100,12 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
 
   let publishChannel: ConfirmChannel | undefined;
   let consumeChannel: Channel | undefined;
+  let consumeSettler: Settler | undefined;
   let consumer: ConsumerRegistration | undefined;
-  let consumerTags: string[] = [];
+  /** consumer tag per logical queue consumed now */
+  let consumerTags = new Map<string, string>();
+  /** logical queues not to consume (pauseQueues), also across reconnects */
+  const paused = new Set<string>();
   let currentModel: ChannelModel | undefined;
   let closing = false;
   /** failures of the handler per message id (task id), since its last success in this process */
@@ -101,7 +118,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
     await channel.prefetch(registration.options.prefetch);
     const settler = createSettler(channel, log);
     consumeChannel = channel;
-    consumerTags = [];
+    consumerTags = new Map();
     // The broker can close this channel alone, the connection staying up (e.g. a delivery left unacked
     // past consumer_timeout): its deliveries go back to the queue, and consuming starts again here.
     channel.on('error', (err: Error) => log.warn({ err }, 'rabbitmq closed the consumer channel'));
@@ -115,14 +132,16 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
         }
       }, 200);
     });
-    for (const queue of registration.options.queues) {
-      const physical = physicalQueueName(namespace, queue);
-      const { consumerTag } = await channel.consume(physical, (msg) => {
-        if (msg) void deliver(channel, settler, registration.handler, msg);
-      });
-      consumerTags.push(consumerTag);
-    }
-    log.info({ queues: registration.options.queues, prefetch: registration.options.prefetch }, 'consumer started');
+    consumeSettler = settler;
+    for (const queue of registration.options.queues) if (!paused.has(queue)) await consumeQueue(channel, settler, registration, queue);
+    log.info({ queues: registration.options.queues, paused: [...paused], prefetch: registration.options.prefetch }, 'consumer started');
+  }
+
+  async function consumeQueue(channel: Channel, settler: Settler, registration: ConsumerRegistration, queue: string): Promise<void> {
+    const { consumerTag } = await channel.consume(physicalQueueName(namespace, queue), (msg) => {
+      if (msg) void deliver(channel, settler, registration.handler, msg);
+    });
+    consumerTags.set(queue, consumerTag);
   }
 
   async function deliver(channel: Channel, settler: Settler, handler: DeliveryHandler, msg: ConsumeMessage): Promise<void> {
@@ -250,12 +269,62 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
       const channel = consumeChannel;
       consumer = undefined;
       if (!channel) return;
-      for (const tag of consumerTags) await channel.cancel(tag).catch(() => undefined);
-      consumerTags = [];
+      for (const tag of consumerTags.values()) await channel.cancel(tag).catch(() => undefined);
+      consumerTags = new Map();
+    },
+
+    async pauseQueues(queues) {
+      for (const queue of queues) {
+        paused.add(queue);
+        const tag = consumerTags.get(queue);
+        consumerTags.delete(queue);
+        if (tag && consumeChannel) await consumeChannel.cancel(tag).catch(() => undefined);
+      }
+    },
+
+    async resumeQueues(queues) {
+      for (const queue of queues) {
+        paused.delete(queue);
+        const channel = consumeChannel;
+        if (channel && consumer && consumeSettler && consumer.options.queues.includes(queue) && !consumerTags.has(queue)) {
+          await consumeQueue(channel, consumeSettler, consumer, queue);
+        }
+      }
+    },
+
+    async takeMessages(queue, max) {
+      const model = currentModel;
+      if (!model) throw new BrokerUnavailableError('RabbitMQ is not connected');
+      const channel = await model.createChannel();
+      channel.on('error', (err: Error) => log.warn({ err, queue }, 'rabbitmq closed a purge channel'));
+      const taken: Message[] = [];
+      try {
+        while (taken.length < max) {
+          const msg = await channel.get(physicalQueueName(namespace, queue), { noAck: false });
+          if (msg === false) break;
+          taken.push(msg);
+        }
+      } catch (err) {
+        await channel.close().catch(() => undefined); // whatever was taken goes back to the queue
+        throw new BrokerUnavailableError('RabbitMQ failed while taking messages off the queue', { cause: err });
+      }
+      return {
+        bodies: taken.map((m) => m.content),
+        async settle(remove) {
+          const last = taken.at(-1);
+          if (last && remove) channel.ack(last, true);
+          else if (last) channel.nack(last, true, true);
+          await channel.close().catch(() => undefined);
+        },
+      };
     },
 
     isConnected() {
       return publishChannel !== undefined;
+    },
+
+    isConsuming() {
+      return consumeChannel !== undefined;
     },
 
     async queueDepth(queue) {

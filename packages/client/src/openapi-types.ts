@@ -172,11 +172,14 @@ export interface paths {
         put?: never;
         /**
          * Submit a task
-         * @description Writes the record, publishes to the queue with publisher confirms, and answers 202 once RabbitMQ has confirmed.
+         * @description Writes the record, publishes to the queue with publisher confirms, and answers 202 once RabbitMQ has confirmed. With `wait`, it then waits for the task to finish: 200 with the finished record, or 202 with the record as it is when the wait ends first.
          */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Long poll: answer as soon as the task is finished, or with the record as it is after this many seconds (at most TASK_WAIT_MAX, default 60) */
+                    wait?: number;
+                };
                 header?: {
                     /** @description Same key + same body within 24 h returns the original task; same key + another body is a 409 */
                     "idempotency-key"?: string;
@@ -192,6 +195,15 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description Finished within the wait */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskRecord"];
+                    };
+                };
                 /** @description Accepted: the task is stored and its message confirmed by RabbitMQ; it runs when a worker takes it */
                 202: {
                     headers: {
@@ -406,10 +418,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a task record with its decoded result */
+        /**
+         * Get a task record with its decoded result
+         * @description With `wait` (seconds, at most TASK_WAIT_MAX = 60): a long poll that answers as soon as the task is finished, or with the record as it is when the wait ends (check `status`).
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Long poll: answer as soon as the task is finished, or with the record as it is after this many seconds (at most TASK_WAIT_MAX, default 60) */
+                    wait?: number;
+                };
                 header?: never;
                 path: {
                     /** @description Task id (UUIDv7) */
@@ -922,7 +940,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Purge every dead letter of this namespace */
+        /**
+         * Purge every dead letter of this namespace
+         * @description Admin: needs a key from ADMIN_API_KEYS (403 for an ordinary API key).
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -943,6 +964,15 @@ export interface paths {
                 };
                 /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The watch token does not cover this task */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1962,6 +1992,8 @@ export interface paths {
         /**
          * Reset the statistics: GET /stats counts from now
          * @description GET /stats and GET /health/tasks count from the reset; /metrics does not change (Prometheus counters only go up; use increase() or rate()).
+         *
+         *     Admin: needs a key from ADMIN_API_KEYS (403 for an ordinary API key).
          */
         delete: {
             parameters: {
@@ -1985,6 +2017,15 @@ export interface paths {
                 };
                 /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The watch token does not cover this task */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2210,6 +2251,629 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the queues with their depth, consumers and waiting tasks */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["QueueList"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/queues/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One queue */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Queue"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/queues/{name}/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove every waiting message from a queue
+         * @description Takes the messages waiting in the queue (not those delivered to workers, nor scheduled tasks) off it, in rounds of 500, up to as many as it held when the purge began. The record of each task whose message was removed ends `cancelled` with error.type QUEUE_PURGED, unless it was already finished, so none stays `pending`; its callback is sent like a cancel's.
+         *
+         *     Admin: needs a key from ADMIN_API_KEYS (403 for an ordinary API key).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["QueuePurgeResult"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The watch token does not cover this task */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the workers, alive and lately lost
+         * @description From their heartbeats in Redis (every WORKER_HEARTBEAT seconds). A worker that missed three is `lost`, and leaves the list 5 minutes after its last one; one that stops cleanly leaves at once.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WorkerList"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One worker */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Worker id, as GET /workers lists it */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Worker"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workers/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a worker consuming (all or some of its queues)
+         * @description Sent through Redis; the worker cancels its consumers: what runs finishes, what it had received and not started goes back to the queue. Its next heartbeat (sent at once) shows paused_queues.
+         *
+         *     Admin: needs a key from ADMIN_API_KEYS (403 for an ordinary API key).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Worker id, as GET /workers lists it */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WorkerControl"] | null;
+                };
+            };
+            responses: {
+                /** @description Accepted: the task is stored and its message confirmed by RabbitMQ; it runs when a worker takes it */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WorkerControlResult"];
+                    };
+                };
+                /** @description Malformed JSON, or a field that fails validation (`errors` names each field) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The watch token does not cover this task */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict with the current state (`code` says which; `task_status` for a finished task) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workers/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a paused worker consuming again
+         * @description Sent through Redis; the worker consumes the queues again. Its next heartbeat (sent at once) shows it.
+         *
+         *     Admin: needs a key from ADMIN_API_KEYS (403 for an ordinary API key).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Worker id, as GET /workers lists it */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WorkerControl"] | null;
+                };
+            };
+            responses: {
+                /** @description Accepted: the task is stored and its message confirmed by RabbitMQ; it runs when a worker takes it */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WorkerControlResult"];
+                    };
+                };
+                /** @description Malformed JSON, or a field that fails validation (`errors` names each field) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The watch token does not cover this task */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict with the current state (`code` says which; `task_status` for a finished task) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workers/{id}/shutdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Shut a worker down gracefully, as SIGTERM does
+         * @description Sent through Redis; the worker stops consuming, lets running tasks finish within WORKER_SHUTDOWN_GRACE, hands the rest back, and its process exits 0 (a `celerity start` process stops whole).
+         *
+         *     Admin: needs a key from ADMIN_API_KEYS (403 for an ordinary API key).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Worker id, as GET /workers lists it */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Accepted: the task is stored and its message confirmed by RabbitMQ; it runs when a worker takes it */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WorkerControlResult"];
+                    };
+                };
+                /** @description Malformed JSON, or a field that fails validation (`errors` names each field) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The watch token does not cover this task */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict with the current state (`code` says which; `task_status` for a finished task) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2497,6 +3161,87 @@ export interface components {
                 module: string;
                 message: string;
             }[];
+        };
+        Worker: {
+            /** @description host:pid:random, unique per worker */
+            id: string;
+            /**
+             * @description lost: no heartbeat for three intervals (killed, hung or cut off); listed for 5 minutes after its last one
+             * @enum {string}
+             */
+            status: "alive" | "lost";
+            /**
+             * @description as of its last heartbeat: consuming, every queue paused, or shutting down
+             * @enum {string}
+             */
+            state: "running" | "paused" | "stopping";
+            host: string;
+            pid: number;
+            version: string;
+            /** @description The queues it consumes */
+            queues: string[];
+            paused_queues: string[];
+            concurrency: number;
+            /** @description Ids of the tasks it runs now */
+            running: string[];
+            /** @description Deliveries it holds unacknowledged, per queue: running or waiting for a run slot */
+            unacked: {
+                [key: string]: number;
+            };
+            /** @description Attempts it finished since it started */
+            processed: number;
+            /** @description Of those, the ones that did not succeed (including attempts retried later) */
+            failed: number;
+            rss_bytes: number;
+            started_at: string;
+            last_seen: string;
+            /** @description Seconds between its heartbeats (WORKER_HEARTBEAT) */
+            heartbeat_interval: number;
+        };
+        WorkerList: {
+            items: components["schemas"]["Worker"][];
+        };
+        WorkerControl: {
+            /** @description Only these of its queues (default: all of them) */
+            queues?: string[];
+        };
+        WorkerControlResult: {
+            id: string;
+            /** @enum {string} */
+            requested: "pause" | "resume" | "shutdown";
+            /** @description The queues it applies to */
+            queues: string[];
+            message: string;
+        };
+        Queue: {
+            name: string;
+            max_priority: number;
+            /** @description Messages waiting in RabbitMQ; null while RabbitMQ is unreachable */
+            ready: number | null;
+            /** @description Messages delivered to live workers and not yet acknowledged (running, or waiting for a run slot), from their heartbeats */
+            unacked: number;
+            /** @description Consumers RabbitMQ counts on the queue (a paused worker has none); null while RabbitMQ is unreachable */
+            consumers: number | null;
+            /** @description Live workers that consume it and have not paused it */
+            workers: string[];
+            /** @description Tasks bound for it that wait for their eta or a retry (at most the first SCHEDULED_COUNT_LIMIT of the scheduled set are examined) */
+            scheduled: number;
+            /** @description Age of the oldest pending task bound for it (since created, or since its eta); null when none was found among the oldest 2 000 tasks kept */
+            oldest_waiting_seconds: number | null;
+            /** @description Tasks submitted to it per second over the last minute (from the counters of GET /stats); null until the first minute snapshot */
+            in_per_second: number | null;
+            /** @description Tasks that left it to run (started) per second over the last minute; null until the first minute snapshot */
+            out_per_second: number | null;
+        };
+        QueueList: {
+            items: components["schemas"]["Queue"][];
+        };
+        QueuePurgeResult: {
+            queue: string;
+            /** @description Messages removed from the queue */
+            purged: number;
+            /** @description Of their tasks, those that were not finished: each is now `cancelled` with error.type QUEUE_PURGED */
+            cancelled: number;
         };
         /** @description A schedule: its task (as for POST /tasks, without countdown/eta) and when it fires (cron or every) */
         ScheduleSpec: {

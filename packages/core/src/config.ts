@@ -15,6 +15,8 @@ const optionalCsv = z.preprocess((v) => (v === '' ? undefined : v), csv.optional
 /** "true"/"false" (and 1/0, yes/no): z.coerce.boolean would read "false" as true. */
 const flag = z.stringbool().default(false);
 const optionalPositiveInt = z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().optional());
+/** a TCP port to listen on, or unset ("" too) for none */
+const optionalPort = z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(65535).optional());
 
 /** Runs a cross-field check as soon as the fields it reads are valid, so one error lists every bad variable. */
 function fieldsValid(...fields: string[]) {
@@ -39,6 +41,10 @@ export const EnvSchema = z
     // a file of API keys (one a line, or comma-separated; # starts a comment) instead of API_KEYS,
     // re-read on SIGHUP: keys taken out are refused from then on and their event streams closed
     API_KEYS_FILE: z.string().min(1).optional(),
+    // keys that may also call the admin routes (queue and dead-letter purges, stats reset, worker
+    // control), comma-separated; they are API keys too. Unset = those routes refuse everyone while
+    // auth is on.
+    ADMIN_API_KEYS: optionalCsv,
     // browser origins allowed to call the API (CORS), e.g. https://app.example.com, or *; unset = none
     CORS_ORIGINS: optionalCsv,
     // how long a dashboard (/ui) sign-in lasts, in seconds, before the key must be given again
@@ -61,6 +67,11 @@ export const EnvSchema = z
     WORKER_MAX_TASKS_PER_CHILD: optionalPositiveInt,
     WORKER_MAX_MEMORY_PER_CHILD: optionalPositiveInt,
     WORKER_SHUTDOWN_GRACE: seconds(25),
+    // seconds between a worker's heartbeats in Redis (GET /workers); three missed = lost
+    WORKER_HEARTBEAT: seconds(5),
+    // optional GET /health of each worker for orchestrators (event loop turning, broker channel open)
+    WORKER_HEALTH_PORT: optionalPort,
+    WORKER_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
     // RabbitMQ's consumer_timeout: a task whose hard limit does not fit well under it is acked at start and held by a lease
     BROKER_CONSUMER_TIMEOUT: seconds(1_800),
     // the lease of a task acked at start, renewed every third of it while it runs
@@ -98,6 +109,8 @@ export const EnvSchema = z
     HTTP_MAX_CONNECTIONS: z.coerce.number().int().positive().default(4_096),
     // per caller (API key, watch token, or address with auth off) and per API process: open event
     // streams (SSE and WebSocket), and tasks followed over all of them
+    // the longest a long poll (GET /tasks/:id?wait=N, POST /tasks?wait=N) waits, in seconds; a longer wait is cut to it
+    TASK_WAIT_MAX: z.coerce.number().int().min(1).max(3_600).default(60),
     EVENTS_MAX_STREAMS: z.coerce.number().int().positive().default(32),
     EVENTS_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(1_000),
     // requests per caller and window, counted in Redis for all replicas; unset = on unless HOST is loopback

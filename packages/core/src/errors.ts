@@ -57,6 +57,17 @@ export class ScheduleConflictError extends AppError {
   readonly code = 'SCHEDULE_CONFLICT';
 }
 
+export class WorkerNotFoundError extends AppError {
+  readonly code = 'WORKER_NOT_FOUND';
+}
+/** A control request for a worker that has stopped sending heartbeats: nobody would act on it. */
+export class WorkerLostError extends AppError {
+  readonly code = 'WORKER_LOST';
+}
+export class QueueNotFoundError extends AppError {
+  readonly code = 'QUEUE_NOT_FOUND';
+}
+
 export class MalformedTaskIdError extends AppError {
   readonly code = 'MALFORMED_TASK_ID';
 }

@@ -274,6 +274,9 @@ export function createProducer(deps: ProducerDeps) {
       }
     },
 
+    /** the queues tasks are routed to, as declared (the default ones and CELERITY_CONFIG's) */
+    queues: deps.router.queues,
+
     /** Checks a submission as submit does (the same 422s) without accepting it: for a schedule, whose tasks come later. */
     async check(request: SubmitRequest): Promise<void> {
       await prepare(request, '');

@@ -7,3 +7,4 @@ export * from './dead-letters.js';
 export * from './schedules.js';
 export * from './stats.js';
 export * from './ui-sessions.js';
+export * from './workers.js';

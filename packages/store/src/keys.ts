@@ -46,8 +46,12 @@ export function createKeys(namespace: string | undefined) {
     done: (status: string, queue: string, task: string) => `${prefix}done:${status}:${queue}:${task}`,
     /** string (JSON) with a TTL: one dashboard session, by the SHA-256 of its cookie (ui-sessions.ts) */
     uiSession: (tokenDigest: string) => `${prefix}ui-session:${tokenDigest}`,
-    /** pub/sub: cancel requests for running tasks, read by every worker */
+    /** pub/sub: cancel requests for running tasks and worker control (pause, resume, shutdown), read by every worker */
     control: `${prefix}control`,
+    /** sorted set: worker id → its last heartbeat in ms (workers.ts) */
+    workers: `${prefix}workers`,
+    /** string: one worker's last heartbeat (JSON), expiring a while after it stops beating */
+    worker: (id: string) => `${prefix}worker:${id}`,
   };
 }
 export type Keys = ReturnType<typeof createKeys>;

@@ -103,11 +103,23 @@ function callersOf(call: Call) {
         [a.finishedAt.toISOString(), a.ttl, a.from, a.prefix, a.finishedAt.getTime(), ...a.tasks.flatMap((t) => [t.status, t.result, t.error, t.deadLetterReason])],
       ) as Promise<string[]>,
 
-    cancel: (a: { keys: TaskKeys; callbacks: string; control: string; stats: string; prefix: string; id: string; at: Date; ttl: number; terminate: boolean; from: string }) =>
+    cancel: (a: {
+      keys: TaskKeys;
+      callbacks: string;
+      control: string;
+      stats: string;
+      prefix: string;
+      id: string;
+      at: Date;
+      ttl: number;
+      terminate: boolean;
+      from: string;
+      error?: string;
+    }) =>
       call(
         'cancel',
         [a.keys.record, a.keys.events, a.callbacks, a.control, a.stats],
-        [a.id, a.at.toISOString(), a.ttl, a.terminate ? '1' : '', a.from, a.prefix, a.at.getTime()],
+        [a.id, a.at.toISOString(), a.ttl, a.terminate ? '1' : '', a.from, a.prefix, a.at.getTime(), a.error ?? ''],
       ) as Promise<string[]>,
 
     release: (a: { keys: TaskKeys; scheduled: string; stats: string; prefix: string; worker: string; reschedule: boolean; nowMs: number; nowIso: string; id: string }) =>

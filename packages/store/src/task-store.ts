@@ -24,6 +24,7 @@ import { createTaskEvents } from './task-events.js';
 import { scriptsFor, type TaskKeys } from './scripts.js';
 import { createScheduleStore } from './schedules.js';
 import { createTaskStats, finishedMember } from './stats.js';
+import { createWorkerRegistry, type WorkerControl } from './workers.js';
 
 export type StartResult =
   | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null; retryOnTimeout: boolean; metadata: Record<string, unknown> | null }
@@ -76,11 +77,8 @@ export function listCursorAfter(record: Pick<TaskRecord, 'id' | 'finished_at'>, 
   return listsFinished(query) && record.finished_at ? finishedMember(Date.parse(record.finished_at), record.id) : record.id;
 }
 
-export interface ControlMessage {
-  type: 'cancel';
-  id: string;
-  terminate: boolean;
-}
+/** What workers hear on the control channel: a cancel for a running task, or a request for one worker. */
+export type ControlMessage = { type: 'cancel'; id: string; terminate: boolean } | WorkerControl;
 
 /** The statuses a task may move to `to` from, per the status machine in @celerity/core. */
 function allowedFrom(to: TaskStatus): string {
@@ -101,6 +99,11 @@ export interface DueTask {
   task: string;
   trace_id: string;
 }
+
+/** How many scheduled tasks GET /queues examines at most to count them per queue. */
+export const SCHEDULED_COUNT_LIMIT = 10_000;
+/** How many of the oldest tasks GET /queues examines for each queue's oldest pending one. */
+export const OLDEST_PENDING_BUDGET = 2_000;
 
 /** How many index entries one list request examines at most, so a rare filter cannot scan everything. */
 const LIST_SCAN_BUDGET = 2_000;
@@ -165,6 +168,13 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     }
     return { items, next_cursor: exhausted || !lastMember ? null : lastMember };
   }
+  /** some fields of many records, in one pipeline */
+  const fieldsOf = async (ids: readonly string[], fields: readonly string[]): Promise<(string | null)[][]> => {
+    if (ids.length === 0) return [];
+    const pipeline = redis.pipeline();
+    for (const id of ids) pipeline.hmget(keys.task(id), ...fields);
+    return ((await guard(pipeline.exec())) ?? []).map((row) => (row[1] ?? []) as (string | null)[]);
+  };
 
   // Claims and outcomes of the same event-loop turn go to Redis as one script call each.
   // one batcher per worker name (a process may run several workers, each claims in its own name)
@@ -229,6 +239,8 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     stats,
     /** the dashboard's sign-in sessions */
     uiSessions: createUiSessions(client, keys),
+    /** workers' heartbeats, and control requests for them */
+    workers: createWorkerRegistry(client, keys),
 
     /**
      * Writes new records in one transaction (single or batch); the index makes them listable. With
@@ -373,6 +385,20 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       return { kind: 'cancelled', previousStatus: reply[1] as TaskStatus, cancelledAt: at.toISOString() };
     },
 
+    /**
+     * The records of tasks whose messages a queue purge removed: each one not finished ends
+     * `cancelled` with error QUEUE_PURGED (a running one is told to stop, as by a cancel), so none
+     * stays `pending` without a message. Returns how many were cancelled.
+     */
+    async cancelPurged(ids: readonly string[], queue: string): Promise<number> {
+      const at = new Date();
+      const error = JSON.stringify({ type: 'QUEUE_PURGED', message: `removed from queue ${queue} by a purge before it ran`, retryable: false } satisfies ErrorPayload);
+      const replies = await guard(
+        Promise.all(ids.map((id) => scripts.cancel({ keys: taskKeys(id), callbacks: keys.callbacks, control: keys.control, stats: keys.stats, prefix: keys.prefix, id, at, ttl, terminate: false, from: FROM.cancelled, error }))),
+      );
+      return replies.filter((r) => r[0] === 'cancelled').length;
+    },
+
     /** A failed attempt that will run again at `eta`: the task is `scheduled` meanwhile. Returns 'ok' or the status that won. */
     async retry(id: string, eta: Date, error: ErrorPayload): Promise<'ok' | string> {
       return guard(scripts.retry({ keys: taskKeys(id), scheduled: keys.scheduled, stats: keys.stats, prefix: keys.prefix, eta, error: JSON.stringify(error), from: FROM.scheduled, id, at: new Date().toISOString() }));
@@ -481,7 +507,31 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       return { items, next_cursor: exhausted || !lastExamined ? null : lastExamined };
     },
 
-    /** Workers listen here for cancel requests of running tasks. Uses its own connection (pub/sub mode). */
+    /** Tasks waiting for their eta or a retry, counted per queue; the first `limit` of the scheduled set are examined. */
+    async scheduledPerQueue(limit = SCHEDULED_COUNT_LIMIT): Promise<Map<string, number>> {
+      const ids = await guard(redis.zrange(keys.scheduled, 0, limit - 1));
+      const counts = new Map<string, number>();
+      for (const [status, queue] of await fieldsOf(ids, ['status', 'queue'])) {
+        if (status === 'scheduled' && queue) counts.set(queue, (counts.get(queue) ?? 0) + 1);
+      }
+      return counts;
+    },
+
+    /**
+     * Per queue, since when its oldest pending task has waited (its eta, else its creation), from the
+     * oldest `budget` tasks of the index (ids are time-ordered); a queue whose oldest pending task
+     * lies beyond them is left out.
+     */
+    async oldestPendingPerQueue(budget = OLDEST_PENDING_BUDGET): Promise<Map<string, string>> {
+      const ids = await guard(redis.zrangebylex(keys.index, '-', '+', 'LIMIT', 0, budget));
+      const since = new Map<string, string>();
+      for (const [status, queue, createdAt, eta] of await fieldsOf(ids, ['status', 'queue', 'created_at', 'eta'])) {
+        if (status === 'pending' && queue && !since.has(queue)) since.set(queue, eta || createdAt || '');
+      }
+      return since;
+    },
+
+    /** Workers listen here for cancels of running tasks and for control requests. Uses its own connection (pub/sub mode). */
     async subscribeControl(onMessage: (message: ControlMessage) => void): Promise<{ close(): Promise<void> }> {
       const subscriber = subscriberOf(client);
       subscriber.on('error', () => undefined); // reconnects by itself; the main client logs the outage

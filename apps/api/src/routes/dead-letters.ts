@@ -107,7 +107,8 @@ export function deadLetterRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.delete(
       '/dead-letters',
       {
-        schema: { tags: ['dead letters'], summary: 'Purge every dead letter of this namespace', response: { 200: PurgeResultSchema, ...problems(401, 503) } },
+        schema: { tags: ['dead letters'], summary: 'Purge every dead letter of this namespace', response: { 200: PurgeResultSchema, ...problems(401, 403, 503) } },
+        config: { access: 'admin' },
       },
       async (request) => {
         const purged = await deps.store.deadLetters.purge();

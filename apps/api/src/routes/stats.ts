@@ -74,8 +74,9 @@ export function statsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           tags: ['ops'],
           summary: 'Reset the statistics: GET /stats counts from now',
           description: 'GET /stats and GET /health/tasks count from the reset; /metrics does not change (Prometheus counters only go up; use increase() or rate()).',
-          response: { 200: z.object({ reset_at: z.string() }), ...problems(401, 503) },
+          response: { 200: z.object({ reset_at: z.string() }), ...problems(401, 403, 503) },
         },
+        config: { access: 'admin' },
       },
       async () => {
         const nowMs = Date.now();

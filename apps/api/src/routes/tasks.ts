@@ -1,4 +1,4 @@
-import { type TaskRecord, assertTaskId, BatchTooLargeError, MalformedRequestError, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
+import { type TaskRecord, assertTaskId, isFinished, BatchTooLargeError, MalformedRequestError, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
 import { LIST_CURSOR, listCursorAfter, listsFinished } from '@celerity/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
@@ -16,8 +16,10 @@ import {
   TaskIdParams,
   TaskListSchema,
   TaskRecordSchema,
+  WaitQuery,
   type TaskSummary,
 } from '../schemas/tasks.js';
+import { createTaskWaits } from '../task-waits.js';
 
 function toSummary(record: TaskRecord): TaskSummary {
   const { input: _input, result: _result, metadata: _metadata, progress, ...rest } = record;
@@ -25,24 +27,33 @@ function toSummary(record: TaskRecord): TaskSummary {
 }
 
 export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  const waits = createTaskWaits(deps.store);
+  const waitSeconds = (asked: number | undefined) => Math.min(asked ?? 0, deps.config.TASK_WAIT_MAX);
   return async (app) => {
+    // a shutting-down API answers its long polls with the records as they are, rather than cut them
+    app.addHook('preClose', async () => waits.releaseAll());
+
     app.post(
       '/tasks',
       {
         schema: {
           tags: ['tasks'],
           summary: 'Submit a task',
-          description: 'Writes the record, publishes to the queue with publisher confirms, and answers 202 once RabbitMQ has confirmed.',
+          description:
+            'Writes the record, publishes to the queue with publisher confirms, and answers 202 once RabbitMQ has confirmed. With `wait`, it then waits for the task to finish: 200 with the finished record, or 202 with the record as it is when the wait ends first.',
           body: SubmitTaskBody,
           headers: SubmitHeaders,
-          response: { 202: TaskRecordSchema, ...problems(400, 401, 409, 413, 422, 503) },
+          querystring: WaitQuery,
+          response: { 200: TaskRecordSchema.describe('Finished within the wait'), 202: TaskRecordSchema, ...problems(400, 401, 409, 413, 422, 503) },
         },
       },
       async (request, reply) => {
         const key = request.headers['idempotency-key'];
         const { record, replayed } = await deps.producer.submit(request.body, String(request.id), key === undefined ? undefined : clientIdempotencyKey(request.caller, key));
         if (replayed) reply.header('idempotent-replayed', 'true');
-        return reply.code(202).header('location', `/tasks/${record.id}`).send(record);
+        const seconds = waitSeconds(request.query.wait);
+        const latest = seconds > 0 ? await waits.waitFor(record.id, seconds, replayed ? undefined : record) : record;
+        return reply.code(isFinished(latest.status) && seconds > 0 ? 200 : 202).header('location', `/tasks/${record.id}`).send(latest);
       },
     );
 
@@ -107,12 +118,16 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         schema: {
           tags: ['tasks'],
           summary: 'Get a task record with its decoded result',
+          description: `With \`wait\` (seconds, at most TASK_WAIT_MAX = ${deps.config.TASK_WAIT_MAX}): a long poll that answers as soon as the task is finished, or with the record as it is when the wait ends (check \`status\`).`,
           params: TaskIdParams,
+          querystring: WaitQuery,
           response: { 200: TaskRecordSchema, ...problems(400, 401, 404, 503) },
         },
       },
       async (request) => {
         assertTaskId(request.params.id);
+        const seconds = waitSeconds(request.query.wait);
+        if (seconds > 0) return waits.waitFor(request.params.id, seconds);
         const record = await deps.store.get(request.params.id);
         if (!record) throw new TaskNotFoundError(`no task ${request.params.id} (unknown, or expired after RESULT_EXPIRES)`);
         return record;

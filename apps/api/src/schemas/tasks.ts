@@ -74,6 +74,17 @@ export const TaskRecordSchema = z
   })
   .meta({ id: 'TaskRecord' });
 
+export const WaitQuery = z
+  .object({
+    wait: z.coerce
+      .number()
+      .min(0)
+      .max(3_600)
+      .optional()
+      .describe('Long poll: answer as soon as the task is finished, or with the record as it is after this many seconds (at most TASK_WAIT_MAX, default 60)'),
+  })
+  .strict();
+
 export const TaskIdParams = z.object({ id: z.string().max(100).describe('Task id (UUIDv7)') });
 
 export const ListTasksQuery = z

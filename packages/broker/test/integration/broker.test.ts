@@ -59,6 +59,43 @@ describe('broker (real RabbitMQ)', () => {
     expect(seen).toEqual([3, 4, 1, 2]);
   });
 
+  it('pauses consuming one queue (no new deliveries, the consumer gone) and resumes it, the other queue untouched', async () => {
+    const seen: string[] = [];
+    await broker.consume(
+      async (delivery) => {
+        seen.push(`${delivery.queue}:${(JSON.parse(delivery.body.toString()) as { n: number }).n}`);
+        return { kind: 'ack' };
+      },
+      { queues: ['default', 'low_priority'], prefetch: 10 },
+    );
+    await broker.pauseQueues(['default']);
+    expect(await broker.queueStats('default')).toEqual({ ready: 0, consumers: 0 });
+    expect((await broker.queueStats('low_priority')).consumers).toBe(1);
+    await broker.publish('default', message(1), { priority: 5, messageId: 'd1' });
+    await broker.publish('low_priority', message(2), { priority: 1, messageId: 'l2' });
+    await waitFor(() => (seen.includes('low_priority:2') ? true : undefined), { what: 'the other queue consumed' });
+    expect(await broker.queueStats('default')).toEqual({ ready: 1, consumers: 0 });
+    expect(seen).toEqual(['low_priority:2']);
+    await broker.resumeQueues(['default']);
+    await waitFor(() => (seen.includes('default:1') ? true : undefined), { what: 'the paused queue consumed after resume' });
+    expect((await broker.queueStats('default')).consumers).toBe(1);
+  });
+
+  it('takes ready messages off a queue for a purge: settle(false) hands them back, settle(true) removes them', async () => {
+    for (const n of [1, 2, 3]) await broker.publish('default', message(n), { priority: 5, messageId: `p${n}` });
+    const first = await broker.takeMessages('default', 2);
+    expect(first.bodies.map((b) => (JSON.parse(b.toString()) as { n: number }).n)).toEqual([1, 2]);
+    await first.settle(false);
+    await waitFor(async () => ((await broker.queueDepth('default')) === 3 ? true : undefined), { what: 'messages handed back' });
+    const all = await broker.takeMessages('default', 100);
+    expect(all.bodies).toHaveLength(3);
+    await all.settle(true);
+    expect(await broker.queueDepth('default')).toBe(0);
+    const none = await broker.takeMessages('default', 100);
+    expect(none.bodies).toEqual([]);
+    await none.settle(true);
+  });
+
   it('requeues when the handler asks, and the message comes back marked redelivered', async () => {
     await broker.publish('high_priority', message(7), { priority: 9, messageId: 'm7' });
     const deliveries: boolean[] = [];
