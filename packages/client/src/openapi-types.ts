@@ -3228,9 +3228,9 @@ export interface components {
             scheduled: number;
             /** @description Age of the oldest pending task bound for it (since created, or since its eta); null when none was found among the oldest 2 000 tasks kept */
             oldest_waiting_seconds: number | null;
-            /** @description Tasks submitted to it per second over the last minute (from the counters of GET /stats); null until the first minute snapshot */
+            /** @description Tasks submitted to it per second over the last minute (from the counters of GET /stats, since the last minute snapshot taken at least a minute ago, or the oldest one); null before any snapshot */
             in_per_second: number | null;
-            /** @description Tasks that left it to run (started) per second over the last minute; null until the first minute snapshot */
+            /** @description Tasks that left it to run (started) per second over the same window */
             out_per_second: number | null;
         };
         QueueList: {

@@ -55,8 +55,8 @@ export const QueueSchema = z
       .number()
       .nullable()
       .describe('Age of the oldest pending task bound for it (since created, or since its eta); null when none was found among the oldest 2 000 tasks kept'),
-    in_per_second: z.number().nullable().describe('Tasks submitted to it per second over the last minute (from the counters of GET /stats); null until the first minute snapshot'),
-    out_per_second: z.number().nullable().describe('Tasks that left it to run (started) per second over the last minute; null until the first minute snapshot'),
+    in_per_second: z.number().nullable().describe('Tasks submitted to it per second over the last minute (from the counters of GET /stats, since the last minute snapshot taken at least a minute ago, or the oldest one); null before any snapshot'),
+    out_per_second: z.number().nullable().describe('Tasks that left it to run (started) per second over the same window'),
   })
   .meta({ id: 'Queue' });
 
