@@ -74,12 +74,16 @@ export function createApiKeyCheck(credentials: Credentials, sessions: SessionChe
     const header = request.headers['x-api-key'];
     const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const presented = (typeof header === 'string' ? header : undefined) ?? bearer;
-    if (!presented && hasSessionCookie(request)) return sessions.authenticate(request);
-    if (!presented) throw new UnauthorizedError('an API key is required (X-API-Key or Authorization: Bearer)');
-    const caller = credentials.identify(presented);
-    if (!caller) throw new UnauthorizedError('unknown API key');
-    request.caller = caller;
-    if (access === 'admin' && !credentials.isAdmin(caller)) {
+    if (!presented && hasSessionCookie(request)) {
+      await sessions.authenticate(request);
+    } else {
+      if (!presented) throw new UnauthorizedError('an API key is required (X-API-Key or Authorization: Bearer)');
+      const caller = credentials.identify(presented);
+      if (!caller) throw new UnauthorizedError('unknown API key');
+      request.caller = caller;
+    }
+    // by key or by a dashboard session signed in with one: admin routes need an admin key
+    if (access === 'admin' && !credentials.isAdmin(request.caller)) {
       throw new ForbiddenError(
         credentials.adminEnabled ? 'this route needs an admin key (ADMIN_API_KEYS), not an ordinary API key' : 'this route needs an admin key, and none is configured (set ADMIN_API_KEYS)',
       );

@@ -35,11 +35,20 @@ describe('admin scope (ADMIN_API_KEYS)', () => {
     expect((await h.app.inject({ method: 'GET', url: '/workers', headers: { 'x-api-key': 'admin-key' } })).statusCode).toBe(200);
   });
 
-  it('with auth on and no admin key configured, nobody may call an admin route, and the problem says what to set', async () => {
+  it('with auth on and no admin key configured, nobody may call an admin route, also from a dashboard session; the problem says what to set', async () => {
     h = await startApiHarness({ API_KEYS: 'user-key' });
     const refused = await h.app.inject({ method: 'DELETE', url: '/dead-letters', headers: { 'x-api-key': 'user-key' } });
     expect(refused.statusCode).toBe(403);
     expect(refused.json().detail).toContain('none is configured (set ADMIN_API_KEYS)');
+    const signIn = await h.app.inject({ method: 'POST', url: '/ui/session', payload: { api_key: 'user-key' } });
+    const cookie = signIn.cookies.find((c) => c.name === 'celerity_session')!;
+    const bySession = await h.app.inject({
+      method: 'POST',
+      url: '/queues/default/purge',
+      headers: { cookie: `celerity_session=${cookie.value}`, 'x-csrf-token': signIn.json().csrf_token as string },
+    });
+    expect(bySession.statusCode).toBe(403);
+    expect(bySession.json().detail).toContain('ADMIN_API_KEYS');
   });
 });
 
