@@ -104,7 +104,7 @@ export interface paths {
         };
         /**
          * List tasks, newest first
-         * @description Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Finished tasks (status succeeded, failed, timed_out or cancelled, or a finished_after/finished_before range) come from indexes, newest finished first, in full pages; other lists walk the tasks newest created first. Finished tasks disappear after RESULT_EXPIRES.
+         * @description Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Finished tasks (a final status, or a finished_after/finished_before range) come from indexes, newest finished first, in full pages; running tasks from theirs, newest started first; other lists walk the tasks newest created first. Finished tasks disappear after RESULT_EXPIRES.
          */
         get: {
             parameters: {

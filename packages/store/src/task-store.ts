@@ -23,7 +23,7 @@ import { createDeadLetters } from './dead-letters.js';
 import { createTaskEvents } from './task-events.js';
 import { scriptsFor, type TaskKeys } from './scripts.js';
 import { createScheduleStore } from './schedules.js';
-import { createTaskStats, finishedMember } from './stats.js';
+import { createTaskStats, finishedMember, parseStats } from './stats.js';
 import { createWorkerRegistry, type WorkerControl } from './workers.js';
 
 export type StartResult =
@@ -62,19 +62,28 @@ export interface ListQuery {
   cursor?: string | undefined;
 }
 
-/** A list cursor: a task id (walk of the creation index) or a finished list's member ('<ms>:<id>'). */
+/** A list cursor: a task id (walk of the creation index) or '<ms>:<id>' (finished lists: finish time; running lists: start time). */
 export const LIST_CURSOR = /^(\d{13}:)?[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
+type IndexedQuery = Pick<ListQuery, 'status' | 'schedule' | 'finishedAfterMs' | 'finishedBeforeMs'>;
+
 /** Whether list() answers this query from the finished lists (ordered by finished time) rather than the creation index. */
-export function listsFinished(query: Pick<ListQuery, 'status' | 'schedule' | 'finishedAfterMs' | 'finishedBeforeMs'>): boolean {
+export function listsFinished(query: IndexedQuery): boolean {
   if (query.schedule !== undefined) return false;
   if (query.status !== undefined) return isFinished(query.status);
   return query.finishedAfterMs !== undefined || query.finishedBeforeMs !== undefined;
 }
 
+/** Whether list() answers this query from the running lists (ordered by start time). */
+export function listsRunning(query: IndexedQuery): boolean {
+  return query.schedule === undefined && query.status === 'running';
+}
+
 /** The cursor that resumes a list after this record (see list()). */
-export function listCursorAfter(record: Pick<TaskRecord, 'id' | 'finished_at'>, query: Parameters<typeof listsFinished>[0]): string {
-  return listsFinished(query) && record.finished_at ? finishedMember(Date.parse(record.finished_at), record.id) : record.id;
+export function listCursorAfter(record: Pick<TaskRecord, 'id' | 'finished_at' | 'started_at'>, query: IndexedQuery): string {
+  if (listsFinished(query) && record.finished_at) return finishedMember(Date.parse(record.finished_at), record.id);
+  if (listsRunning(query) && record.started_at) return finishedMember(Date.parse(record.started_at), record.id);
+  return record.id;
 }
 
 /** What workers hear on the control channel: a cancel for a running task, or a request for one worker. */
@@ -127,6 +136,40 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
   const stats = createTaskStats(client, keys, ttl);
 
   /**
+   * Running tasks newest started first from the running lists of the queues (at most the workers'
+   * concurrency in all, so they are read whole and sorted here; tasks that started in one batch share
+   * a start time, which rules out a score range as cursor).
+   */
+  async function listRunning(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
+    const queues = query.queue ? [query.queue] : [...new Set([...parseStats(await stats.raw()).counts.values()].map((c) => c.queue))];
+    const pipeline = redis.pipeline();
+    for (const q of queues) pipeline.zrange(keys.running(q), 0, -1, 'WITHSCORES');
+    const replies = queues.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
+    const members: string[] = [];
+    for (const [, flat] of replies) {
+      const pairs = (flat ?? []) as string[];
+      for (let i = 0; i + 1 < pairs.length; i += 2) members.push(finishedMember(Number(pairs[i + 1]), pairs[i]!));
+    }
+    const candidates = members.filter((m) => !query.cursor || m < query.cursor).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    const items: TaskRecord[] = [];
+    let next = 0;
+    while (items.length < query.limit && next < candidates.length) {
+      const batch = candidates.slice(next, next + query.limit - items.length);
+      next += batch.length;
+      const reads = redis.pipeline();
+      for (const member of batch) reads.hgetallBuffer(keys.task(member.slice(14)));
+      const rows = (await guard(reads.exec())) ?? [];
+      for (const row of rows) {
+        const fields = row[1] as Record<string, Buffer> | undefined;
+        if (!fields?.status) continue;
+        const record = toRecord(fields);
+        if (record.status === 'running' && (!query.task || record.task === query.task)) items.push(record);
+      }
+    }
+    return { items, next_cursor: next < candidates.length ? candidates[next - 1]! : null };
+  }
+
+  /**
    * Finished tasks newest first from their lists (one per final status, queue and task name, written
    * by the final-status scripts): the lists that match the filters are read from the cursor down,
    * `limit` entries each, merged, and the records read; entries whose records expired meanwhile are
@@ -144,12 +187,12 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     for (let examined = 0; items.length < query.limit && examined < LIST_SCAN_BUDGET; ) {
       const want = query.limit - items.length;
       const pipeline = redis.pipeline();
-      for (const list of lists) pipeline.zrevrangebylex(list.key, upper, lower, 'LIMIT', 0, want);
+      // one more than needed from each list: whether anything is left after this page
+      for (const list of lists) pipeline.zrevrangebylex(list.key, upper, lower, 'LIMIT', 0, want + 1);
       const replies = lists.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
-      const pages = replies.map(([, members]) => (members ?? []) as string[]);
-      // the newest `want` of all lists; a list that gave fewer than asked has nothing older
-      const merged = pages.flat().sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)).slice(0, want);
-      exhausted = pages.every((p) => p.length < want) && merged.length === pages.flat().length;
+      const newest = replies.flatMap(([, members]) => (members ?? []) as string[]).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+      const merged = newest.slice(0, want);
+      exhausted = newest.length <= want;
       if (merged.length === 0) {
         exhausted = true;
         break;
@@ -457,11 +500,13 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
 
     /**
      * Newest first. Finished tasks (a final status, or a finished-time range) come from their lists,
-     * newest finished first (listFinished); otherwise filters are applied while walking the creation
-     * index, and `next_cursor` resumes after the last id examined.
+     * newest finished first (listFinished), running ones from theirs, newest started first
+     * (listRunning); otherwise filters are applied while walking the creation index, and
+     * `next_cursor` resumes after the last id examined.
      */
     async list(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
       if (listsFinished(query)) return listFinished(query);
+      if (listsRunning(query)) return listRunning(query);
       const matches: string[] = [];
       const expired: string[] = [];
       const index = query.schedule === undefined ? keys.index : keys.scheduleTasks(query.schedule);

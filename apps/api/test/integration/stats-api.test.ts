@@ -104,6 +104,22 @@ describe('GET /metrics and GET /stats', () => {
     expect(stats.minute.since).not.toBeNull();
     expect(stats.hour.finished_per_second).toBeGreaterThan(0);
 
+    // the lists behind GET /tasks: running from the running lists, failed from the finished ones
+    const runningList = (await h.app.inject({ method: 'GET', url: '/tasks?status=running' })).json();
+    expect(runningList.items.map((t: { id: string }) => t.id)).toEqual([running]);
+    const failed = await h.app.inject({ method: 'GET', url: '/tasks?status=failed&task=demo.echo&limit=1' });
+    expect(failed.json()).toMatchObject({ items: [{ task: 'demo.echo', status: 'failed' }], next_cursor: null });
+    const page = await h.app.inject({ method: 'GET', url: '/tasks?status=succeeded&limit=1' });
+    expect(page.json().next_cursor).toMatch(/^\d{13}:/);
+    const next = await h.app.inject({ method: 'GET', url: `/tasks?status=succeeded&limit=1&cursor=${page.json().next_cursor}` });
+    expect(next.json().items).toHaveLength(1);
+    expect(next.json().items[0].id).not.toBe(page.json().items[0].id);
+    // a cursor of another kind of list is refused, not misread
+    const wrong = await h.app.inject({ method: 'GET', url: `/tasks?status=pending&cursor=${page.json().next_cursor}` });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json()).toMatchObject({ code: 'MALFORMED_REQUEST' });
+    expect((await h.app.inject({ method: 'GET', url: '/tasks?status=pending&finished_after=2026-01-01T00:00:00Z' })).statusCode).toBe(400);
+
     // a reading serves a second at most
     await h.store.finish(running!, { status: 'succeeded', resultGzip: encodeResult(1) });
     await expect.poll(async () => sample(await scrape(h!), 'celerity_tasks_running', { queue: 'default' }), { timeout: 3_000 }).toBe('0');

@@ -123,6 +123,35 @@ describe.each(SETUPS)('task stats and lists (%s)', (_name, setup) => {
     expect((await store.list({ status: 'failed', limit: 10 })).items).toEqual([]);
   });
 
+  it('lists running tasks from the running lists, newest started first, in full pages, by queue and task', async () => {
+    const first = await outcomes([
+      { queue: 'default', task: 'demo.echo', status: 'running' },
+      { queue: 'high_priority', task: 'demo.noop', status: 'running' },
+      { queue: 'default', task: 'demo.noop', status: 'succeeded' },
+    ]);
+    await new Promise((r) => setTimeout(r, 3));
+    const second = await outcomes([
+      { queue: 'default', task: 'demo.echo', status: 'running' },
+      { queue: 'default', task: 'demo.noop', status: 'running' },
+      { queue: 'high_priority', task: 'demo.echo', status: 'running' },
+    ]);
+    const running = [...second, first[0]!, first[1]!];
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({ status: 'running', limit: 2, cursor });
+      pages.push(page.items.map((r) => r.id));
+      expect(page.items.every((r) => r.status === 'running')).toBe(true);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+    // newest started first: the second batch (ids within a batch newest first), then the first
+    expect(pages.flat()).toEqual([...second.map((r) => r.id).sort().reverse(), ...[first[0]!.id, first[1]!.id].sort().reverse()]);
+    expect(running).toHaveLength(5);
+    expect((await store.list({ status: 'running', queue: 'high_priority', limit: 10 })).items.map((r) => r.id).sort()).toEqual([first[1]!.id, second[2]!.id].sort());
+    expect((await store.list({ status: 'running', queue: 'default', task: 'demo.noop', limit: 10 })).items.map((r) => r.id)).toEqual([second[1]!.id]);
+  });
+
   it('windows count from the newest snapshot old enough, or the reset; snapshots thin to one an hour past an hour', async () => {
     const t0 = Date.UTC(2026, 0, 1, 12, 0, 0);
     await outcomes([{ queue: 'default', task: 'demo.echo', status: 'succeeded' }]);
