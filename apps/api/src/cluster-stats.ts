@@ -12,6 +12,8 @@ export interface ClusterReading {
   sizes: { scheduled: number; leases: number; callbacks: number; deadLetters: number };
   /** per declared queue; absent while RabbitMQ is unreachable */
   broker: Map<string, { ready: number; consumers: number }>;
+  /** workers by their heartbeats: alive, or lost (three heartbeats missed, listed for a while) */
+  workers: { alive: number; lost: number };
 }
 
 /** How long one reading serves: the metrics of one scrape (read concurrently) and a burst of requests share it. */
@@ -29,8 +31,9 @@ export function createClusterStats(deps: { store: TaskStore; broker: Broker; que
     const raw = await deps.store.stats.raw();
     const parsed = parseStats(raw);
     const queues = [...new Set([...deps.queues, ...[...parsed.counts.values()].map((c) => c.queue)])];
-    const [running, sizes, broker] = await Promise.all([deps.store.stats.runningCounts(queues), deps.store.stats.sizes(), brokerStats()]);
-    return { atMs, raw, parsed, queues, running, sizes, broker };
+    const [running, sizes, broker, workerList] = await Promise.all([deps.store.stats.runningCounts(queues), deps.store.stats.sizes(), brokerStats(), deps.store.workers.list(atMs)]);
+    const workers = { alive: workerList.filter((w) => w.status === 'alive').length, lost: workerList.filter((w) => w.status === 'lost').length };
+    return { atMs, raw, parsed, queues, running, sizes, broker, workers };
   }
 
   async function brokerStats(): Promise<Map<string, { ready: number; consumers: number }>> {

@@ -126,6 +126,10 @@ export function createMetricsRegistry(stats: ClusterStats, options: { maxTaskNam
   readingMetric(registry, stats, 'celerity_queue_consumers', 'gauge', 'Consumers of the RabbitMQ queue (one per worker process consuming it), by queue', (reading) =>
     [...reading.broker.entries()].map(([queue, q]) => ({ labels: { queue }, value: q.consumers })),
   );
+  readingMetric(registry, stats, 'celerity_workers', 'gauge', 'Workers by their heartbeats: alive, or lost (three heartbeats missed; listed for 5 minutes)', (reading) => [
+    { labels: { status: 'alive' }, value: reading.workers.alive },
+    { labels: { status: 'lost' }, value: reading.workers.lost },
+  ]);
   const size = (name: string, help: string, pick: (s: ClusterReading['sizes']) => number) =>
     readingMetric(registry, stats, name, 'gauge', help, (reading) => [{ labels: {}, value: pick(reading.sizes) }]);
   size('celerity_tasks_scheduled', 'Tasks waiting for their eta or retry time (and publishes not yet confirmed, for seconds)', (s) => s.scheduled);

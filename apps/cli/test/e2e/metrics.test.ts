@@ -115,6 +115,7 @@ describe('counters after a known mix of outcomes (spawned api and workers)', () 
     expect(bucket('2.5')).toBe(6); // not the slow one: 4 s on its second worker
     expect(bucket('5')).toBe(7);
     expect(counters.find((s) => s.name === 'celerity_dead_letters')?.value).toBe(3);
+    expect(counters.find((s) => s.name === 'celerity_workers' && s.labels.status === 'alive')?.value).toBeGreaterThanOrEqual(1); // the second worker's heartbeat
 
     const stats = (await (await fetch(`${base}/stats`)).json()) as { total: { counts: Record<string, number>; success_rate: number } };
     expect(stats.total.counts).toMatchObject({ submitted: 8, started: 10, succeeded: 4, failed: 2, timed_out: 1, cancelled: 1, retried: 2, dead_lettered: 3 });
