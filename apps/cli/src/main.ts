@@ -2,6 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AppError, createLogger, installShutdown, loadConfig, type Closable } from '@celerity/core';
+import { CelerityError } from '@celerity/client';
+import { CLIENT_COMMANDS, ClientUsageError, runClientCommand, type ClientCommand } from './client-commands.js';
 import { InitError, initJobProject } from './init.js';
 import { renderTaskTypes, TaskTypesError } from './task-types.js';
 
@@ -21,6 +23,16 @@ commands:
   init [DIR]                 create a job project in DIR (default: .): package.json,
                              a JavaScript and a TypeScript job; then JOBS_ROOT=DIR/jobs
 
+talking to a running API (CELERITY_URL, default http://127.0.0.1:3000; CELERITY_API_KEY):
+  submit TASK [--input JSON] [--wait]
+                             submit a task; --wait: until it is finished (long poll)
+  status ID [--wait]         a task's record
+  cancel ID [--terminate]    cancel a task (--terminate: kill one that ignores its signal)
+  inspect queues|workers|tasks [--status S] [--limit N]
+                             queues, workers, or the newest tasks
+  purge QUEUE                remove a queue's waiting messages (admin key)
+  these print tables; --json prints the API's JSON instead
+
 options: -h, --help          this text
 
 Configuration comes from the environment (see .env.example).`;
@@ -33,6 +45,12 @@ function parseCommandLine(argv: string[]) {
         queues: { type: 'string' },
         concurrency: { type: 'string' },
         burst: { type: 'boolean' },
+        input: { type: 'string' },
+        wait: { type: 'boolean' },
+        json: { type: 'boolean' },
+        status: { type: 'string' },
+        limit: { type: 'string' },
+        terminate: { type: 'boolean' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -48,6 +66,11 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...args] = positionals;
   if (!command || command === 'help' || values.help) {
     process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if ((CLIENT_COMMANDS as readonly string[]).includes(command)) {
+    const options = { json: values.json ?? false, input: values.input, wait: values.wait ?? false, status: values.status, terminate: values.terminate ?? false, limit: values.limit };
+    process.stdout.write(await runClientCommand(command as ClientCommand, args, options, process.env));
     return;
   }
   if (command === 'init') {
@@ -107,6 +130,8 @@ class UsageError extends Error {}
 main(process.argv.slice(2)).catch((err: unknown) => {
   // Expected start-up problems get one line a newcomer can act on; anything else gets the stack.
   if (err instanceof UsageError) process.stderr.write(`celerity: ${err.message}\n\n${USAGE}\n`);
+  else if (err instanceof ClientUsageError) process.stderr.write(`celerity: ${err.message} (celerity --help)\n`);
+  else if (err instanceof CelerityError) process.stderr.write(`celerity: ${err.message}\n`); // the API's problem, or no API to talk to
   else if (err instanceof AppError || err instanceof InitError || err instanceof TaskTypesError) process.stderr.write(`celerity: ${err.message}\n`);
   else process.stderr.write(`celerity: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);

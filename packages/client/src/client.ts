@@ -7,6 +7,10 @@ import {
   type DeadLetter,
   type InputArgs,
   type Job,
+  type Queue,
+  type QueuePurgeResult,
+  type Worker,
+  type WorkerControlResult,
   isFinished,
   type ListDeadLettersQuery,
   type ListTasksQuery,
@@ -111,9 +115,13 @@ export class CelerityClient<T extends TaskMap = AnyTasks> {
     return answer.tasks;
   }
 
-  /** The record, with its result decoded. ApiError TASK_NOT_FOUND when unknown or expired. */
-  get<R = unknown>(id: string, options: { signal?: AbortSignal } = {}): Promise<TaskRecord<R>> {
-    return this.#json('GET', `/tasks/${encodeURIComponent(id)}`, { signal: options.signal, repeatable: true });
+  /**
+   * The record, with its result decoded. ApiError TASK_NOT_FOUND when unknown or expired. With
+   * `waitSeconds`, a long poll: the server answers once the task is finished, or after that long
+   * (at most its TASK_WAIT_MAX) with the record as it is.
+   */
+  get<R = unknown>(id: string, options: { signal?: AbortSignal; waitSeconds?: number } = {}): Promise<TaskRecord<R>> {
+    return this.#json('GET', `/tasks/${encodeURIComponent(id)}`, { signal: options.signal, query: { wait: options.waitSeconds }, repeatable: true });
   }
 
   /**
@@ -212,6 +220,25 @@ export class CelerityClient<T extends TaskMap = AnyTasks> {
   readonly jobs = {
     list: (): Promise<{ items: Job[]; failed: { module: string; message: string }[] }> => this.#json('GET', '/jobs', { repeatable: true }),
     get: (name: string): Promise<Job> => this.#json('GET', `/jobs/${encodeURIComponent(name)}`, { repeatable: true }),
+  };
+
+  /** The queues: depth, consumers, unacked, scheduled, oldest waiting task, rates; purge (admin key). */
+  readonly queues = {
+    list: async (): Promise<Queue[]> => (await this.#json<{ items: Queue[] }>('GET', '/queues', { repeatable: true })).items,
+    get: (name: string): Promise<Queue> => this.#json('GET', `/queues/${encodeURIComponent(name)}`, { repeatable: true }),
+    /** removes the waiting messages; their unfinished tasks end cancelled (QUEUE_PURGED) */
+    purge: (name: string): Promise<QueuePurgeResult> => this.#json('POST', `/queues/${encodeURIComponent(name)}/purge`, { repeatable: false }),
+  };
+
+  /** Workers from their heartbeats; pause, resume and shutdown need an admin key. */
+  readonly workers = {
+    list: async (): Promise<Worker[]> => (await this.#json<{ items: Worker[] }>('GET', '/workers', { repeatable: true })).items,
+    get: (id: string): Promise<Worker> => this.#json('GET', `/workers/${encodeURIComponent(id)}`, { repeatable: true }),
+    pause: (id: string, queues?: string[]): Promise<WorkerControlResult> =>
+      this.#json('POST', `/workers/${encodeURIComponent(id)}/pause`, { body: queues ? { queues } : {}, repeatable: true }),
+    resume: (id: string, queues?: string[]): Promise<WorkerControlResult> =>
+      this.#json('POST', `/workers/${encodeURIComponent(id)}/resume`, { body: queues ? { queues } : {}, repeatable: true }),
+    shutdown: (id: string): Promise<WorkerControlResult> => this.#json('POST', `/workers/${encodeURIComponent(id)}/shutdown`, { repeatable: true }),
   };
 
   /** Beat's schedules: cron or interval, each fire run once. */

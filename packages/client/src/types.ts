@@ -3,7 +3,7 @@ import type { components, paths } from './openapi-types.js';
 type Schemas = components['schemas'];
 
 export type TaskStatus = Schemas['TaskRecord']['status'];
-export type FinishedStatus = Extract<TaskStatus, 'succeeded' | 'failed' | 'timed_out' | 'cancelled'>;
+export type FinishedStatus = Extract<TaskStatus, 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'expired'>;
 
 /** A task record; `R` is the job's result type when the task name is known (see TaskMap). */
 export type TaskRecord<R = unknown> = Omit<Schemas['TaskRecord'], 'result'> & { result: R | null };
@@ -12,6 +12,10 @@ export type CancelResult = Schemas['CancelResult'];
 export type DeadLetter = Schemas['DeadLetter'];
 export type Job = Schemas['Job'];
 export type Schedule = Schemas['Schedule'];
+export type Queue = Schemas['Queue'];
+export type QueuePurgeResult = Schemas['QueuePurgeResult'];
+export type Worker = Schemas['Worker'];
+export type WorkerControlResult = Schemas['WorkerControlResult'];
 export type ScheduleSpec = Schemas['ScheduleSpec'];
 export type SchedulePatch = Schemas['SchedulePatch'];
 
@@ -57,5 +61,5 @@ export type TaskEvent<R = unknown> =
     }
   | { event: 'progress'; id: string; data: { task_id: string; type: 'progress'; at: string; percent: number; message: string | null; data: unknown } };
 
-export const FINISHED: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
+export const FINISHED: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'expired'];
 export const isFinished = (status: TaskStatus): status is FinishedStatus => FINISHED.includes(status);
