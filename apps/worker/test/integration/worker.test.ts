@@ -144,9 +144,12 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     h = await startWorkerHarness(env);
     const low: string[] = [];
     for (let i = 0; i < 10; i += 1) {
-      // 100 ms each: 64 slots start ~640 a second, so the few ms the priority-9 message spends on its
-      // way (longer on a loaded machine) let only a handful more start before it arrives
-      const batch = await h.producer.submitBatch(Array.from({ length: 500 }, () => ({ task: 'demo.sleep', input: { ms: 100 }, priority: 1 })), newTraceId());
+      // 20–200 ms each, as real tasks differ: tasks of one length that start together also finish
+      // together, and a priority-9 message that arrives just after such a wave waits for the next
+      const batch = await h.producer.submitBatch(
+        Array.from({ length: 500 }, (_, j) => ({ task: 'demo.sleep', input: { ms: 20 + ((i * 500 + j) * 37) % 181 }, priority: 1 })),
+        newTraceId(),
+      );
       low.push(...batch.map((r) => r.id));
     }
     const startedAt = async () => {
