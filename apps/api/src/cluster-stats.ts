@@ -14,6 +14,8 @@ export interface ClusterReading {
   broker: Map<string, { ready: number; consumers: number }>;
   /** workers by their heartbeats: alive, or lost (three heartbeats missed, listed for a while) */
   workers: { alive: number; lost: number };
+  /** deliveries held unacked per queue by the alive workers, as of their last heartbeats */
+  unacked: Map<string, number>;
 }
 
 /** How long one reading serves: the metrics of one scrape (read concurrently) and a burst of requests share it. */
@@ -32,8 +34,10 @@ export function createClusterStats(deps: { store: TaskStore; broker: Broker; que
     const parsed = parseStats(raw);
     const queues = [...new Set([...deps.queues, ...[...parsed.counts.values()].map((c) => c.queue)])];
     const [running, sizes, broker, workerList] = await Promise.all([deps.store.stats.runningCounts(queues), deps.store.stats.sizes(), brokerStats(), deps.store.workers.list(atMs)]);
-    const workers = { alive: workerList.filter((w) => w.status === 'alive').length, lost: workerList.filter((w) => w.status === 'lost').length };
-    return { atMs, raw, parsed, queues, running, sizes, broker, workers };
+    const alive = workerList.filter((w) => w.status === 'alive');
+    const workers = { alive: alive.length, lost: workerList.length - alive.length };
+    const unacked = new Map(queues.map((q) => [q, alive.reduce((sum, w) => sum + (w.unacked[q] ?? 0), 0)]));
+    return { atMs, raw, parsed, queues, running, sizes, broker, workers, unacked };
   }
 
   async function brokerStats(): Promise<Map<string, { ready: number; consumers: number }>> {

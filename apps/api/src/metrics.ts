@@ -126,6 +126,9 @@ export function createMetricsRegistry(stats: ClusterStats, options: { maxTaskNam
   readingMetric(registry, stats, 'celerity_queue_consumers', 'gauge', 'Consumers of the RabbitMQ queue (one per worker process consuming it), by queue', (reading) =>
     [...reading.broker.entries()].map(([queue, q]) => ({ labels: { queue }, value: q.consumers })),
   );
+  readingMetric(registry, stats, 'celerity_queue_unacked_messages', 'gauge', 'Deliveries held unacked by the alive workers (running or waiting for a run slot), by queue, as of their last heartbeats', (reading) =>
+    [...reading.unacked.entries()].map(([queue, value]) => ({ labels: { queue }, value })),
+  );
   readingMetric(registry, stats, 'celerity_workers', 'gauge', 'Workers by their heartbeats: alive, or lost (three heartbeats missed; listed for 5 minutes)', (reading) => [
     { labels: { status: 'alive' }, value: reading.workers.alive },
     { labels: { status: 'lost' }, value: reading.workers.lost },

@@ -89,6 +89,7 @@ describe('GET /metrics and GET /stats', () => {
     expect(sample(m, 'celerity_queue_consumers', { queue: 'default' })).toBe('0');
     expect(sample(m, 'celerity_dead_letters', {})).toBe('2');
     expect(sample(m, 'celerity_workers', { status: 'alive' })).toBe('0');
+    expect(sample(m, 'celerity_queue_unacked_messages', { queue: 'default' })).toBe('0');
     expect(Number(sample(m, 'process_resident_memory_bytes', {}))).toBeGreaterThan(0);
 
     const stats = (await h.app.inject({ method: 'GET', url: '/stats' })).json();

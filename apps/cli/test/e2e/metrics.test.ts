@@ -25,7 +25,7 @@ afterAll(async () => {
 function celerity(command: 'api' | 'worker', env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['apps/cli/dist/main.js', command], {
     cwd: ROOT,
-    env: { ...process.env, NAMESPACE: ns, LOG_LEVEL: 'warn', TASK_RETRY_DELAY: '0.2', TASK_RETRY_DELAY_MAX: '0.4', ...env },
+    env: { ...process.env, NAMESPACE: ns, LOG_LEVEL: 'warn', TASK_RETRY_DELAY: '0.2', TASK_RETRY_DELAY_MAX: '0.4', WORKER_HEARTBEAT: '0.5', ...env },
     stdio: 'ignore',
   });
   children.push(child);
@@ -79,6 +79,16 @@ describe('counters after a known mix of outcomes (spawned api and workers)', () 
     expect(workerValue('nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
     expect(workerValue('celerity_worker_slots')).toBe(4);
     expect(workerValue('celerity_worker_busy_slots')).toBeGreaterThanOrEqual(1); // the slow one at least
+    // the API's view of it: the worker's heartbeat says it holds the slow one's delivery
+    await waitFor(
+      async () => {
+        const api = samples(await (await fetch(`${base}/metrics`)).text());
+        const unacked = api.find((x) => x.name === 'celerity_queue_unacked_messages' && x.labels.queue === 'default')?.value ?? 0;
+        const running = api.find((x) => x.name === 'celerity_tasks_running' && x.labels.queue === 'default')?.value ?? 0;
+        return unacked >= 1 && running === 1 ? true : undefined;
+      },
+      { timeoutMs: 5_000, what: 'one unacked delivery and one running task on default' },
+    );
 
     first.kill('SIGKILL');
     await once(first, 'exit');
