@@ -299,10 +299,11 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
   });
 
   it('on shutdown lets a short task finish, and hands back one that outlives the grace period (attempt not counted) so another worker runs it', async () => {
-    h = await startWorkerHarness({ WORKER_SHUTDOWN_GRACE: '0.5' });
+    // a grace well above the short task's length, so a loaded machine still finishes it in time
+    h = await startWorkerHarness({ WORKER_SHUTDOWN_GRACE: '2' });
     const first = await h.startWorker({ concurrency: 2 });
     const short = await h.submit({ task: 'demo.sleep', input: { ms: 200 } });
-    const long = await h.submit({ task: 'demo.sleep', input: { ms: 4_000 } });
+    const long = await h.submit({ task: 'demo.sleep', input: { ms: 6_000 } });
     await h.waitForStatus(short.id, ['running']);
     await h.waitForStatus(long.id, ['running']);
     await first.close();
@@ -311,7 +312,7 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     expect(await h.broker.queueDepth('default')).toBe(1); // back in the queue, not lost
 
     const second = await h.startWorker({ concurrency: 1 });
-    const done = await h.waitForStatus(long.id, ['succeeded'], 10_000);
+    const done = await h.waitForStatus(long.id, ['succeeded'], 20_000);
     expect(done).toMatchObject({ attempts: 1, worker: second.name });
   });
 
