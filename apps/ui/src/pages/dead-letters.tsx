@@ -75,7 +75,7 @@ export function Schedules() {
           {list.data?.items.map((s) => (
             <tr key={s.name} data-testid="schedule">
               <td>
-                {s.name} {s.paused && <span class="badge s-paused">paused</span>}
+                <a href={`#/tasks?schedule=${encodeURIComponent(s.name)}`}>{s.name}</a> {s.paused && <span class="badge s-paused">paused</span>}
                 <div class="muted small">from {s.source}</div>
               </td>
               <td>{s.task}</td>

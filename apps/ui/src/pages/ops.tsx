@@ -21,6 +21,7 @@ interface Stats {
   scheduled: number;
   dead_letters: number;
   wait_ms: { avg: number; p95: number } | null;
+  queues?: Record<string, { ready: number | null; consumers: number | null; running: number }>;
 }
 interface TaskHealth {
   status: 'ok' | 'warning' | 'critical';
@@ -89,12 +90,14 @@ function RateChart() {
   const width = 600;
   const height = 140;
   const max = Math.max(1, ...samples.flatMap((s) => [s.submitted, s.succeeded, s.failed]));
+  // newest at the right edge; the axis spans at least five minutes of samples, at most the hour kept
+  const step = width / Math.max(60, samples.length - 1);
   const line = (pick: (s: (typeof samples)[number]) => number) =>
-    samples.map((s, i) => `${((i / Math.max(1, HOUR_OF_SAMPLES - 1)) * width).toFixed(1)},${(height - (pick(s) / max) * (height - 10)).toFixed(1)}`).join(' ');
+    samples.map((s, i) => `${(width - (samples.length - 1 - i) * step).toFixed(1)},${(height - (pick(s) / max) * (height - 10)).toFixed(1)}`).join(' ');
   const last = samples.at(-1);
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Tasks per second over the last minute, sampled every 5 s: submitted ${num(last?.submitted, 2)}, succeeded ${num(last?.succeeded, 2)}, failed ${num(last?.failed, 2)}`}>
+      <svg viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" role="img" aria-label={`Tasks per second over the last minute, sampled every 5 s: submitted ${num(last?.submitted, 2)}, succeeded ${num(last?.succeeded, 2)}, failed ${num(last?.failed, 2)}`}>
         <line x1="0" y1={height - 0.5} x2={width} y2={height - 0.5} class="axis" />
         <polyline points={line((s) => s.submitted)} class="l-submitted" />
         <polyline points={line((s) => s.succeeded)} class="l-succeeded" />
@@ -170,7 +173,16 @@ export function Overview() {
         </Section>
       </div>
       <Section title="Tasks per second">{stats.error ? <LoadError error={stats.error} what="Statistics (GET /stats)" /> : <RateChart />}</Section>
-      <Section title="Queues">{queues.error ? <LoadError error={queues.error} what="Queues" /> : <QueueTable queues={itemsOf(queues.data) ?? []} compact />}</Section>
+      <Section title="Queues">
+        {/* without GET /queues, the depths and consumers GET /stats reports (no oldest wait) */}
+        {queues.error instanceof ApiError && queues.error.status === 404 && s?.queues ? (
+          <QueueTable queues={Object.entries(s.queues).map(([name, q]) => ({ name, ready: q.ready, consumers: q.consumers }))} compact />
+        ) : queues.error ? (
+          <LoadError error={queues.error} what="Queues" />
+        ) : (
+          <QueueTable queues={itemsOf(queues.data) ?? []} compact />
+        )}
+      </Section>
     </>
   );
 }

@@ -9,18 +9,25 @@ interface Filters {
   status: string;
   queue: string;
   task: string;
+  schedule: string;
+  /** `datetime-local` values (the browser's time zone); sent as ISO-8601 UTC */
+  finished_after: string;
+  finished_before: string;
 }
+
+const EMPTY: Filters = { status: '', queue: '', task: '', schedule: '', finished_after: '', finished_before: '' };
+const isoOf = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
 /** Tasks, newest first, filtered and paged by the API (GET /tasks); the first page refreshes itself. */
 export function TaskList({ initial }: { initial: Partial<Filters> }) {
-  const [filters, setFilters] = useState<Filters>({ status: initial.status ?? '', queue: initial.queue ?? '', task: initial.task ?? '' });
+  const [filters, setFilters] = useState<Filters>({ ...EMPTY, ...initial });
   const [draft, setDraft] = useState<Filters>(filters);
   const [cursors, setCursors] = useState<string[]>([]); // the cursors of the pages before this one
   const [cursor, setCursor] = useState<string | null>(null);
   const [lookup, setLookup] = useState('');
   const [lookupError, setLookupError] = useState<string>();
   const key = JSON.stringify([filters, cursor]);
-  const page = usePoll(() => api<Page<TaskRecord>>('GET', `/tasks${query({ ...filters, cursor, limit: 50 })}`), key, cursor === null ? 2_000 : null);
+  const page = usePoll(() => api<Page<TaskRecord>>('GET', `/tasks${query({ ...filters, finished_after: isoOf(filters.finished_after), finished_before: isoOf(filters.finished_before), cursor, limit: 50 })}`), key, cursor === null ? 2_000 : null);
 
   const apply = (e: Event) => {
     e.preventDefault();
@@ -62,7 +69,22 @@ export function TaskList({ initial }: { initial: Partial<Filters> }) {
             Task name
             <input name="task" value={draft.task} onInput={(e) => setDraft({ ...draft, task: e.currentTarget.value })} placeholder="e.g. demo.echo" />
           </label>
+          <label>
+            Schedule
+            <input name="schedule" value={draft.schedule} onInput={(e) => setDraft({ ...draft, schedule: e.currentTarget.value })} placeholder="any" size={12} />
+          </label>
+          <label>
+            Finished after
+            <input name="finished_after" type="datetime-local" step="1" value={draft.finished_after} onInput={(e) => setDraft({ ...draft, finished_after: e.currentTarget.value })} />
+          </label>
+          <label>
+            Finished before
+            <input name="finished_before" type="datetime-local" step="1" value={draft.finished_before} onInput={(e) => setDraft({ ...draft, finished_before: e.currentTarget.value })} />
+          </label>
           <button type="submit">Filter</button>
+          <button type="button" onClick={() => (setDraft(EMPTY), setFilters(EMPTY), setCursors([]), setCursor(null))}>
+            Clear
+          </button>
         </form>
         <form class="filters" onSubmit={open} aria-label="Open a task by id">
           <label>

@@ -122,6 +122,11 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     // the list refreshes itself: the failed task appears without a reload
     await expect.poll(async () => page.getByTestId('task-table').textContent(), { timeout: 10_000 }).toContain(failing.id);
     expect(await seriousViolations()).toEqual([]);
+    // filtered by status (and a finished-time range that holds it): only failed tasks
+    await page.getByLabel('Status').selectOption('failed');
+    await page.getByLabel('Finished after').fill(new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 19));
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(async () => page.getByTestId('status').allTextContents()).toEqual(['failed']);
 
     await waitFor(async () => ((await statusOf(failing.id)) === 'failed' ? true : undefined), { what: 'the task to fail' });
     await page.goto(`${stack.base}/ui/#/dead-letters`);
@@ -138,11 +143,21 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     expect(dead.body.items.map((d) => d.task_id)).not.toContain(failing.id);
   });
 
-  it('every other page renders (pages whose endpoint this API lacks say so) with no serious accessibility violation', async () => {
-    for (const path of ['/', '/schedules', '/workers', '/queues']) {
+  it('the overview shows health, counts and the rate chart from the API; every page passes axe-core', async () => {
+    await page.goto(`${stack.base}/ui/#/`);
+    const health = page.getByRole('region', { name: 'Health' });
+    await expect.poll(() => health.getByTestId('status').first().textContent()).toMatch(/^(ok|warning|critical)$/);
+    // the failed task of the previous test was retried away; what the API counts is what the page shows
+    const stats = (await stack.call<{ dead_letters: number; running: number }>('GET', '/stats')).body;
+    await expect.poll(() => page.getByTestId('dead-letter-count').textContent()).toBe(String(stats.dead_letters));
+    await page.getByRole('img', { name: /Tasks per second/ }).waitFor();
+    expect(await seriousViolations()).toEqual([]);
+    for (const path of ['/schedules', '/workers', '/queues']) {
       await page.goto(`${stack.base}/ui/#${path}`);
       await page.getByRole('heading', { level: 1 }).waitFor();
       await page.waitForLoadState('networkidle');
+      // a page whose endpoint this API lacks says so, and says nothing else
+      await expect.poll(async () => (await page.getByRole('table').count()) + (await page.getByTestId('unavailable').count()), { message: path }).toBe(1);
       expect(await seriousViolations(), path).toEqual([]);
     }
   });
