@@ -186,6 +186,14 @@ export function TaskPage({ id }: { id: string }) {
     return () => events.close();
   }, [id]);
 
+  // a task cancelled while running stays `stopping` until its execution has ended, which comes after
+  // its event stream closed with the final status: re-read the record until then
+  useEffect(() => {
+    if (!record?.stopping) return undefined;
+    const timer = setInterval(() => void load(), 1_000);
+    return () => clearInterval(timer);
+  }, [record?.stopping, id]);
+
   if (error) return <LoadError error={error} what={`Task ${id}`} />;
   if (!record) return <p aria-busy="true">Loading task…</p>;
   const finished = FINISHED.includes(record.status);

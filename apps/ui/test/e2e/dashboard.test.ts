@@ -35,6 +35,8 @@ const submit = async (body: object) => {
   expect(res.status).toBe(202);
   return res.body;
 };
+/** expect.poll with room for a loaded machine (its default gives up after 1 s) */
+const poll = <T,>(check: () => Promise<T> | T, message?: string) => expect.poll(check, { timeout: 10_000, ...(message ? { message } : {}) });
 const statusOf = async (id: string) => (await stack.call<Record>('GET', `/tasks/${id}`)).body.status;
 
 async function signIn(key: string) {
@@ -67,7 +69,7 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     expect(await seriousViolations()).toEqual([]);
     await page.getByLabel('API key').fill('not-a-key');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not accepted');
+    await poll(() => page.getByRole('alert').textContent()).toContain('not accepted');
 
     await signIn(ADMIN_KEY);
     expect(await page.getByTestId('role').textContent()).toBe('admin');
@@ -89,18 +91,21 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     const task = await submit({ task: 'demo.countdown', input: { steps: 8, step_ms: 250 }, countdown: 1 });
     await page.goto(`${stack.base}/ui/#/tasks/${task.id}`);
     const bar = page.getByRole('progressbar');
-    await expect.poll(() => bar.getAttribute('aria-valuenow')).not.toBe(null);
+    await poll(() => bar.getAttribute('aria-valuenow')).not.toBe(null);
     const seen = new Set<string>();
     await expect
-      .poll(async () => {
-        seen.add((await bar.getAttribute('aria-valuenow')) ?? '');
-        return page.getByTestId('status').first().textContent();
-      }, { timeout: 15_000 })
+      .poll(
+        async () => {
+          seen.add((await bar.getAttribute('aria-valuenow')) ?? '');
+          return page.getByTestId('status').first().textContent();
+        },
+        { timeout: 15_000 },
+      )
       .toBe('succeeded');
     expect(await bar.getAttribute('aria-valuenow')).toBe('100');
     // it moved in steps while the page watched, not only at the end
     expect([...seen].filter((v) => v !== '0' && v !== '100').length).toBeGreaterThan(0);
-    await expect.poll(() => page.getByTestId('timeline').textContent()).toContain('succeeded');
+    await poll(() => page.getByTestId('timeline').textContent()).toContain('succeeded');
     expect(await page.getByRole('region', { name: 'Result' }).textContent()).toContain('"steps": 8');
     expect(await seriousViolations()).toEqual([]);
   });
@@ -112,7 +117,7 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     await page.getByTestId('cancel').click();
     await page.getByRole('dialog').waitFor();
     await page.getByTestId('cancel-confirm').click();
-    await expect.poll(() => page.getByTestId('status').first().textContent()).toBe('cancelled');
+    await poll(() => page.getByTestId('status').first().textContent()).toBe('cancelled');
     expect(await statusOf(task.id)).toBe('cancelled');
   });
 
@@ -120,13 +125,13 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     const failing = await submit({ task: 'demo.fail', input: { message: 'boom for the dashboard' }, max_retries: 0 });
     await page.goto(`${stack.base}/ui/#/tasks`);
     // the list refreshes itself: the failed task appears without a reload
-    await expect.poll(async () => page.getByTestId('task-table').textContent(), { timeout: 10_000 }).toContain(failing.id);
+    await poll(async () => page.getByTestId('task-table').textContent()).toContain(failing.id);
     expect(await seriousViolations()).toEqual([]);
     // filtered by status (and a finished-time range that holds it): only failed tasks
     await page.getByLabel('Status').selectOption('failed');
     await page.getByLabel('Finished after').fill(new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 19));
     await page.getByRole('button', { name: 'Filter' }).click();
-    await expect.poll(async () => page.getByTestId('status').allTextContents()).toEqual(['failed']);
+    await poll(async () => page.getByTestId('status').allTextContents()).toEqual(['failed']);
 
     await waitFor(async () => ((await statusOf(failing.id)) === 'failed' ? true : undefined), { what: 'the task to fail' });
     await page.goto(`${stack.base}/ui/#/dead-letters`);
@@ -146,10 +151,10 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
   it('the overview shows health, counts and the rate chart from the API; every page passes axe-core', async () => {
     await page.goto(`${stack.base}/ui/#/`);
     const health = page.getByRole('region', { name: 'Health' });
-    await expect.poll(() => health.getByTestId('status').first().textContent()).toMatch(/^(ok|warning|critical)$/);
+    await poll(() => health.getByTestId('status').first().textContent()).toMatch(/^(ok|warning|critical)$/);
     // the failed task of the previous test was retried away; what the API counts is what the page shows
     const stats = (await stack.call<{ dead_letters: number; running: number }>('GET', '/stats')).body;
-    await expect.poll(() => page.getByTestId('dead-letter-count').textContent()).toBe(String(stats.dead_letters));
+    await poll(() => page.getByTestId('dead-letter-count').textContent()).toBe(String(stats.dead_letters));
     await page.getByRole('img', { name: /Tasks per second/ }).waitFor();
     expect(await seriousViolations()).toEqual([]);
     for (const path of ['/schedules', '/workers', '/queues']) {
@@ -157,7 +162,7 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
       await page.getByRole('heading', { level: 1 }).waitFor();
       await page.waitForLoadState('networkidle');
       // a page whose endpoint this API lacks says so, and says nothing else
-      await expect.poll(async () => (await page.getByRole('table').count()) + (await page.getByTestId('unavailable').count()), { message: path }).toBe(1);
+      await poll(async () => (await page.getByRole('table').count()) + (await page.getByTestId('unavailable').count()), path).toBe(1);
       expect(await seriousViolations(), path).toEqual([]);
     }
   });
