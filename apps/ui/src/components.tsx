@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
-import { useContext, useEffect, useRef, useState } from 'preact/hooks';
+import { useContext, useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError, type Session } from './api.js';
 
 export const SessionContext = createContext<Session>({ auth: false, role: 'admin', csrf_token: null, expires_at: null });
@@ -44,6 +44,7 @@ export function Action(props: {
   const notify = useContext(NoticeContext);
   const [busy, setBusy] = useState(false);
   const dialog = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
   if (!isAdmin) return null;
   const go = async () => {
     setBusy(true);
@@ -63,9 +64,9 @@ export function Action(props: {
         {props.label}
       </button>
       {props.confirm && (
-        <dialog ref={dialog} aria-labelledby={`${props.testId ?? props.label}-title`}>
+        <dialog ref={dialog} aria-labelledby={titleId}>
           <form method="dialog">
-            <h2 id={`${props.testId ?? props.label}-title`}>{props.label}?</h2>
+            <h2 id={titleId}>{props.label}?</h2>
             <p>{props.confirm}</p>
             <div class="row">
               <button value="cancel" autofocus>

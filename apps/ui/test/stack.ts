@@ -1,6 +1,6 @@
 /**
  * What the dashboard's browser tests run against: the real API (in this process, listening on a free
- * port, with API keys) on the real RabbitMQ and Redis, and a spawned `celerity worker`, all in a
+ * port, with an admin key and an ordinary one) on the real RabbitMQ and Redis, and a spawned `celerity worker`, all in a
  * namespace of their own; and headless Chromium (Debian's package) driven by playwright-core.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp, createCredentials, type Credentials } from '@celerity/api';
+import { buildApp } from '@celerity/api';
 import { connectBroker } from '@celerity/broker';
 import { createLogger, createRouter } from '@celerity/core';
 import { createProducerFromConfig } from '@celerity/producer';
@@ -28,20 +28,11 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/**
- * Every key is an admin key until admin keys are configured apart; this stack marks READER_KEY as
- * not admin through the seam the API reads (Credentials.isAdmin), as ADMIN_API_KEYS will.
- */
-function credentialsWithReader(): Credentials {
-  const credentials = createCredentials([ADMIN_KEY, READER_KEY]);
-  const reader = credentials.identify(READER_KEY)!;
-  return Object.assign(credentials, { isAdmin: (caller: string) => caller !== reader });
-}
-
 export async function startStack(): Promise<Stack> {
   if (!existsSync(new URL('../dist/index.html', import.meta.url))) throw new Error('the dashboard is not built: run `npm run build` (npm test does) first');
   const ns = testNamespace();
-  const config = testConfig(ns, { API_KEYS: `${ADMIN_KEY},${READER_KEY}`, TASK_RETRY_DELAY: '1' });
+  // READER_KEY is an ordinary API key: its dashboard session is read-only
+  const config = testConfig(ns, { API_KEYS: READER_KEY, ADMIN_API_KEYS: ADMIN_KEY, TASK_RETRY_DELAY: '1' });
   const log = createLogger({ service: 'ui-test-api', level: config.LOG_LEVEL });
   const router = createRouter(config.file.queues, config.file.routes);
   const redis = createRedis({ url: config.REDIS_URL, log, failFast: true, name: 'ui-test-api' });
@@ -49,12 +40,12 @@ export async function startStack(): Promise<Stack> {
   const store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: config.RESULT_EXPIRES });
   const broker = await connectBroker({ url: config.RABBITMQ_URL, namespace: ns, queues: router.queues, log });
   const producer = createProducerFromConfig(config, { store, broker, log });
-  const app = await buildApp({ config, log, store, redis, broker, producer, credentials: credentialsWithReader(), eventsHeartbeatMs: 2_000 });
+  const app = await buildApp({ config, log, store, redis, broker, producer, eventsHeartbeatMs: 2_000 });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
 
   const worker: ChildProcess = spawn(process.execPath, ['apps/cli/dist/main.js', 'worker'], {
     cwd: ROOT,
-    env: { ...process.env, NAMESPACE: ns, LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '2', TASK_RETRY_DELAY: '1', HOST: '127.0.0.1', API_KEYS: '' },
+    env: { ...process.env, NAMESPACE: ns, LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '2', TASK_RETRY_DELAY: '1', WORKER_HEARTBEAT: '1', HOST: '127.0.0.1', API_KEYS: '' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 

@@ -27,47 +27,41 @@ interface TaskHealth {
   status: 'ok' | 'warning' | 'critical';
   reasons: { level: string; code: string; message: string }[];
 }
+/** GET /queues items (docs/operations.md) */
 interface Queue {
   name: string;
-  ready?: number | null;
-  messages_ready?: number | null;
-  unacked?: number | null;
-  messages_unacked?: number | null;
-  consumers?: number | null;
-  scheduled?: number | null;
-  oldest_wait_seconds?: number | null;
-  oldest_wait_ms?: number | null;
-  paused?: boolean;
+  ready: number | null;
+  unacked?: number;
+  consumers: number | null;
+  workers?: string[];
+  scheduled?: number;
+  oldest_waiting_seconds?: number | null;
+  in_per_second?: number | null;
+  out_per_second?: number | null;
 }
+/** GET /workers items */
 interface Worker {
   id: string;
-  host?: string;
-  pid?: number;
-  state?: string;
-  status?: string;
-  queues?: string[];
-  concurrency?: number;
-  running?: string[] | number;
-  running_task_ids?: string[];
-  processed?: number;
-  failed?: number;
-  rss?: number;
-  rss_bytes?: number;
-  version?: string;
-  started_at?: string;
-  last_seen?: string;
-  last_seen_at?: string;
-  paused?: boolean;
+  status: 'alive' | 'lost';
+  state: 'running' | 'paused' | 'stopping';
+  host: string;
+  pid: number;
+  version: string;
+  queues: string[];
+  paused_queues: string[];
+  concurrency: number;
+  running: string[];
+  processed: number;
+  failed: number;
+  rss_bytes: number;
+  last_seen: string;
 }
 
 const pct = (r: number | null | undefined) => (r === null || r === undefined ? '—' : `${(r * 100).toFixed(1)}%`);
 const num = (n: number | null | undefined, digits = 0) => (n === null || n === undefined ? '—' : n.toFixed(digits));
 const itemsOf = <T,>(body: T[] | { items: T[] } | undefined): T[] | undefined => (body === undefined ? undefined : Array.isArray(body) ? body : body.items);
-const readyOf = (q: Queue) => q.ready ?? q.messages_ready;
-const unackedOf = (q: Queue) => q.unacked ?? q.messages_unacked;
-const oldestOf = (q: Queue) => q.oldest_wait_seconds ?? (q.oldest_wait_ms === null || q.oldest_wait_ms === undefined ? null : q.oldest_wait_ms / 1000);
-const runningOf = (w: Worker) => (Array.isArray(w.running) ? w.running.length : (w.running ?? w.running_task_ids?.length));
-const stateOf = (w: Worker) => w.state ?? w.status ?? (w.paused ? 'paused' : 'alive');
+/** lost (no heartbeat), else what it does: running (consuming), paused or stopping */
+const stateOf = (w: Worker) => (w.status === 'lost' ? 'lost' : w.state);
 
 /** Rates sampled from GET /stats while the dashboard is open (an hour at most), kept across page changes. */
 const samples: { at: number; submitted: number; succeeded: number; failed: number }[] = [];
@@ -163,7 +157,7 @@ export function Overview() {
             </dd>
             <dt>Workers alive / busy</dt>
             <dd>
-              {workerList ? `${workerList.filter((w) => stateOf(w) !== 'lost').length} / ${workerList.filter((w) => (runningOf(w) ?? 0) > 0).length}` : workers.error instanceof ApiError && workers.error.status === 404 ? 'not available' : '—'}
+              {workerList ? `${workerList.filter((w) => w.status === 'alive').length} / ${workerList.filter((w) => w.status === 'alive' && w.running.length > 0).length}` : workers.error instanceof ApiError && workers.error.status === 404 ? 'not available' : '—'}
             </dd>
             <dt>Failure rate (hour)</dt>
             <dd>{pct(s?.hour.failure_rate)}</dd>
@@ -190,18 +184,21 @@ export function Overview() {
 function QueueTable({ queues, compact, reload }: { queues: Queue[]; compact?: boolean; reload?: () => void }) {
   return (
     <table data-testid="queue-table">
-      <TableHead columns={['Queue', 'Ready', 'Unacked', 'Consumers', 'Scheduled', 'Oldest wait', ...(compact ? [] : [''])]} />
+      <TableHead columns={['Queue', 'Ready', 'Unacked', 'Consumers', 'Scheduled', 'Oldest wait', 'In / out per s', ...(compact ? [] : [''])]} />
       <tbody>
         {queues.map((q) => (
           <tr key={q.name} data-testid="queue">
             <td>
               <a href={`#/tasks?queue=${encodeURIComponent(q.name)}`}>{q.name}</a>
             </td>
-            <td>{num(readyOf(q))}</td>
-            <td>{num(unackedOf(q))}</td>
+            <td>{num(q.ready)}</td>
+            <td>{num(q.unacked)}</td>
             <td>{num(q.consumers)}</td>
             <td>{num(q.scheduled)}</td>
-            <td>{oldestOf(q) === null || oldestOf(q) === undefined ? '—' : `${num(oldestOf(q), 1)} s`}</td>
+            <td>{q.oldest_waiting_seconds === null || q.oldest_waiting_seconds === undefined ? '—' : `${num(q.oldest_waiting_seconds, 1)} s`}</td>
+            <td>
+              {num(q.in_per_second, 2)} / {num(q.out_per_second, 2)}
+            </td>
             {!compact && (
               <td>
                 <Action
@@ -244,39 +241,42 @@ export function Workers() {
           <tbody>
             {list.map((w) => {
               const state = stateOf(w);
-              const rss = w.rss_bytes ?? w.rss;
               const path = `/workers/${encodeURIComponent(w.id)}`;
               return (
                 <tr key={w.id} data-testid="worker">
                   <td>
                     <span class="mono">{w.id}</span>
                     <div class="muted small">
-                      {w.host ?? ''} {w.pid ? `pid ${w.pid}` : ''} {w.version ? `v${w.version}` : ''}
+                      {w.host} pid {w.pid} v{w.version}
                     </div>
                   </td>
                   <td>
                     <StatusBadge status={state} />
                   </td>
-                  <td>{w.queues?.join(', ') ?? '—'}</td>
                   <td>
-                    {num(runningOf(w))}
-                    {w.concurrency ? ` of ${w.concurrency}` : ''}
+                    {w.queues.join(', ')}
+                    {w.paused_queues.length > 0 && <div class="muted small">paused: {w.paused_queues.join(', ')}</div>}
                   </td>
                   <td>
-                    {num(w.processed)} / {num(w.failed)}
+                    {w.running.length} of {w.concurrency}
                   </td>
-                  <td>{rss ? `${(rss / 1024 / 1024).toFixed(0)} MB` : '—'}</td>
-                  <td>{ago(w.last_seen ?? w.last_seen_at)}</td>
                   <td>
-<div class="row">
-                    {state === 'paused' ? (
-                      <Action label="Resume" testId="resume-worker" run={() => api('POST', `${path}/resume`)} done={workers.reload} />
-                    ) : (
-                      <Action label="Pause" testId="pause-worker" run={() => api('POST', `${path}/pause`)} done={workers.reload} />
+                    {w.processed} / {w.failed}
+                  </td>
+                  <td>{`${(w.rss_bytes / 1024 / 1024).toFixed(0)} MB`}</td>
+                  <td title={w.last_seen}>{ago(w.last_seen)}</td>
+                  <td>
+                    {w.status === 'alive' && state !== 'stopping' && (
+                      <div class="row">
+                        {w.paused_queues.length > 0 ? (
+                          <Action label="Resume" testId="resume-worker" run={() => api('POST', `${path}/resume`)} done={workers.reload} />
+                        ) : (
+                          <Action label="Pause" testId="pause-worker" run={() => api('POST', `${path}/pause`)} done={workers.reload} />
+                        )}
+                        <Action label="Shut down" testId="shutdown-worker" danger confirm="The worker stops taking tasks, finishes what it runs, then exits." run={() => api('POST', `${path}/shutdown`)} done={workers.reload} />
+                      </div>
                     )}
-                    <Action label="Shut down" testId="shutdown-worker" danger confirm="The worker finishes what it runs, then exits." run={() => api('POST', `${path}/shutdown`)} done={workers.reload} />
-                  </div>
-</td>
+                  </td>
                 </tr>
               );
             })}
