@@ -181,7 +181,11 @@ export function Overview() {
   );
 }
 
-function QueueTable({ queues, compact, reload }: { queues: Queue[]; compact?: boolean; reload?: () => void }) {
+/** Pauses or resumes one queue on each of the given workers (they stop or start consuming it, finishing what runs). */
+const controlQueue = (action: 'pause' | 'resume', queue: string, workerIds: string[]) =>
+  Promise.all(workerIds.map((id) => api('POST', `/workers/${encodeURIComponent(id)}/${action}`, { queues: [queue] })));
+
+function QueueTable({ queues, compact, reload, workers = [] }: { queues: Queue[]; compact?: boolean; reload?: () => void; workers?: Worker[] }) {
   return (
     <table data-testid="queue-table">
       <TableHead columns={['Queue', 'Ready', 'Unacked', 'Consumers', 'Scheduled', 'Oldest wait', 'In / out per s', ...(compact ? [] : [''])]} />
@@ -201,6 +205,18 @@ function QueueTable({ queues, compact, reload }: { queues: Queue[]; compact?: bo
             </td>
             {!compact && (
               <td>
+                <div class="row">
+                {(q.workers?.length ?? 0) > 0 && (
+                  <Action label="Pause consumers" testId="pause-queue" run={() => controlQueue('pause', q.name, q.workers ?? [])} {...(reload ? { done: reload } : {})} />
+                )}
+                {workers.some((w) => w.status === 'alive' && w.paused_queues.includes(q.name)) && (
+                  <Action
+                    label="Resume consumers"
+                    testId="resume-queue"
+                    run={() => controlQueue('resume', q.name, workers.filter((w) => w.status === 'alive' && w.paused_queues.includes(q.name)).map((w) => w.id))}
+                    {...(reload ? { done: reload } : {})}
+                  />
+                )}
                 <Action
                   label="Purge"
                   testId="purge-queue"
@@ -209,6 +225,7 @@ function QueueTable({ queues, compact, reload }: { queues: Queue[]; compact?: bo
                   run={() => api('POST', `/queues/${encodeURIComponent(q.name)}/purge`)}
                   {...(reload ? { done: reload } : {})}
                 />
+                </div>
               </td>
             )}
           </tr>
@@ -220,10 +237,13 @@ function QueueTable({ queues, compact, reload }: { queues: Queue[]; compact?: bo
 
 export function Queues() {
   const queues = usePoll(() => api<Queue[] | { items: Queue[] }>('GET', '/queues'), 'queues', 3_000);
+  // which workers paused a queue (to resume its consumers) is in their heartbeats
+  const workers = usePoll(() => api<{ items: Worker[] }>('GET', '/workers'), 'workers', 3_000);
+  const reload = () => (queues.reload(), workers.reload());
   return (
     <>
       <h1>Queues</h1>
-      {queues.error ? <LoadError error={queues.error} what="Queues (GET /queues)" /> : <QueueTable queues={itemsOf(queues.data) ?? []} reload={queues.reload} />}
+      {queues.error ? <LoadError error={queues.error} what="Queues (GET /queues)" /> : <QueueTable queues={itemsOf(queues.data) ?? []} reload={reload} workers={workers.data?.items ?? []} />}
     </>
   );
 }

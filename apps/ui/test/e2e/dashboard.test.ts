@@ -162,7 +162,7 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     expect(await seriousViolations()).toEqual([]);
   });
 
-  it('pauses the worker from the workers page, purges a queue from the queues page, resumes the worker', async () => {
+  it('pauses the worker from the workers page, purges a queue from the queues page, resumes the worker; pauses and resumes one queue\'s consumers', async () => {
     await page.goto(`${stack.base}/ui/#/workers`);
     const worker = page.getByTestId('worker');
     await poll(() => worker.count()).toBe(1);
@@ -187,6 +187,16 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     await page.goto(`${stack.base}/ui/#/workers`);
     await worker.getByTestId('resume-worker').click();
     await poll(() => worker.getByTestId('status').textContent()).toBe('running');
+
+    // one queue's consumers: paused and resumed from the queues page
+    await page.goto(`${stack.base}/ui/#/queues`);
+    const high = page.getByTestId('queue').filter({ hasText: 'high_priority' });
+    const consumers = async () => (await high.locator('td').nth(3).textContent())?.trim();
+    await poll(consumers).toBe('1');
+    await high.getByTestId('pause-queue').click();
+    await poll(consumers).toBe('0');
+    await high.getByTestId('resume-queue').click();
+    await poll(consumers).toBe('1');
     const after = await submit({ task: 'demo.echo', input: 'after the pause' });
     await waitFor(async () => ((await statusOf(after.id)) === 'succeeded' ? true : undefined), { what: 'a task after the resume' });
   });
