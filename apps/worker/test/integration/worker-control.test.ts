@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@celerity/testkit';
+import { freePort, waitFor } from '@celerity/testkit';
 import { startWorkerHarness, type WorkerHarness } from '../harness.js';
 
 let h: WorkerHarness | undefined;
@@ -87,6 +87,19 @@ describe('worker heartbeats and control through Redis (real RabbitMQ and Redis)'
     await h.store.workers.control({ type: 'shutdown', worker: worker.name });
     await waitFor(() => (stops.length > 0 ? true : undefined), { what: 'the stop request' });
     expect(stops).toEqual(['shutdown requested']);
+  });
+
+  it('serves GET /health on WORKER_HEALTH_PORT while it consumes, and nothing else', async () => {
+    const port = await freePort();
+    h = await startWorkerHarness({ WORKER_HEALTH_PORT: String(port) });
+    const worker = await h.startWorker({ concurrency: 1 });
+    expect(worker.healthPort).toBe(port);
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', broker: 'consuming' });
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    await worker.close();
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow(); // closed with the worker
   });
 
   it('burst: asks to stop once its queues are drained', async () => {
