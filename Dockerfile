@@ -93,7 +93,8 @@ USER node
 EXPOSE 3000
 
 # Liveness of the HTTP server (GET /health needs no API key). Slim has no curl; Node has fetch.
-# A `worker` or `beat` container serves no HTTP: disable this check for it (docker-compose.yml does).
+# A `worker` container answers on WORKER_HEALTH_PORT instead, a `beat` serves no HTTP: docker-compose.yml
+# replaces this check for the one and disables it for the other.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
