@@ -3268,6 +3268,8 @@ export interface components {
             };
             /** @description http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE */
             callback_url?: string;
+            /** @description Seconds: a task it fires that has not started this long after it was submitted is not run and ends `expired` (Celery beat's expires option) */
+            expires?: number;
             /** @description Cron expression: five fields, or six with seconds first; evaluated in `timezone` */
             cron?: string;
             /** @description IANA time zone of `cron` (default UTC); DST is handled as Vixie cron does */
@@ -3292,6 +3294,7 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             callback_url?: string | null;
+            expires?: number | null;
             cron?: string | null;
             timezone?: string | null;
             every?: number | null;
@@ -3321,6 +3324,8 @@ export interface components {
             };
             /** @description http(s) URL called with a signed POST once the task is finished; loopback, private and metadata addresses, and ports other than WEBHOOK_ALLOWED_PORTS (80, 443), are refused (422) unless WEBHOOK_ALLOW_PRIVATE */
             callback_url?: string;
+            /** @description Seconds: a task it fires that has not started this long after it was submitted is not run and ends `expired` (Celery beat's expires option) */
+            expires?: number;
             /** @description Cron expression: five fields, or six with seconds first; evaluated in `timezone` */
             cron?: string;
             /** @description IANA time zone of `cron` (default UTC); DST is handled as Vixie cron does */

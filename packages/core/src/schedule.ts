@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { TaskFields } from './submit-request.js';
+import { MAX_DELAY_SECONDS, TaskFields } from './submit-request.js';
 
 /**
  * Schedules (apps/beat): the definition shared by CELERITY_CONFIG `schedules:`, the HTTP API and
@@ -54,6 +54,12 @@ const taskOptions = {
   ...TaskFields,
   input: TaskFields.input.describe('Input of every task it fires'),
   queue: TaskFields.queue.describe(`Queue of the tasks it fires (default "${SCHEDULE_DEFAULT_QUEUE}")`),
+  expires: z
+    .number()
+    .positive()
+    .max(MAX_DELAY_SECONDS)
+    .optional()
+    .describe('Seconds: a task it fires that has not started this long after it was submitted is not run and ends `expired` (Celery beat\'s expires option)'),
 };
 
 const timing = {
@@ -203,6 +209,7 @@ export function fireSubmission(spec: ScheduleSpec, fireAt: Date) {
     retry_on_timeout: spec.retry_on_timeout,
     metadata: spec.metadata,
     callback_url: spec.callback_url,
+    expires: spec.expires,
     schedule: { name: spec.name, fire_at: fireAt.toISOString() },
   };
 }

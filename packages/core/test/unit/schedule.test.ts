@@ -26,6 +26,13 @@ describe('fireSubmission', () => {
     });
     expect(fireSubmission({ ...spec, queue: 'high_priority' }, new Date(0)).queue).toBe('high_priority');
   });
+
+  it('passes expires on as seconds from the submission, so a late fire can still be accepted and then expire', () => {
+    const spec = ScheduleSpec.parse({ name: 'n', task: 'demo.echo', every: 60, expires: 30 });
+    expect(fireSubmission(spec, new Date(0)).expires).toBe(30);
+    expect(fireSubmission(ScheduleSpec.parse({ name: 'n', task: 'demo.echo', every: 60 }), new Date(0)).expires).toBeUndefined();
+    expect(ScheduleSpec.safeParse({ name: 'n', task: 'demo.echo', every: 60, expires: '2026-01-01T00:00:00Z' }).success).toBe(false);
+  });
 });
 
 describe('patchSchedule', () => {
