@@ -203,8 +203,28 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
 
   it('a read-only session sees no actions, and the API refuses it one; sign-out ends the session', async () => {
     await signOut();
-    await signIn(READER_KEY);
+    // by keyboard alone: the key field takes the first Tab, Enter signs in, the skip link and the pages follow
+    await page.goto(`${stack.base}/ui/`);
+    await page.getByLabel('API key').waitFor();
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(READER_KEY);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('role').waitFor();
     expect(await page.getByTestId('role').textContent()).toBe('read-only');
+    const focused = () => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent);
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Tasks');
+    await page.keyboard.press('Enter');
+    await page.waitForURL((url) => url.hash === '#/tasks');
+    // the light theme reads as well as the dark one
+    await page.getByRole('button', { name: /theme/ }).click();
+    await page.getByTestId('task-table').waitFor();
+    expect(await seriousViolations()).toEqual([]);
+    await page.getByRole('button', { name: /theme/ }).click();
+
     const task = await submit({ task: 'demo.sleep', input: { ms: 60_000 } });
     await page.goto(`${stack.base}/ui/#/tasks/${task.id}`);
     await page.getByRole('progressbar').waitFor();
