@@ -46,7 +46,8 @@ export const getSession = () => api<Session>('GET', '/ui/session');
 export const signIn = (apiKey: string) => api<Session>('POST', '/ui/session', { api_key: apiKey });
 export const signOut = () => api<null>('DELETE', '/ui/session');
 
-export const STATUSES = ['pending', 'scheduled', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+/** as @celerity/core TASK_STATUSES (the browser test checks the filter offers exactly those) */
+export const STATUSES = ['pending', 'scheduled', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'expired'] as const;
 export type TaskStatus = (typeof STATUSES)[number];
 export const FINISHED: readonly string[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'expired'];
 
@@ -80,6 +81,7 @@ export interface TaskRecord {
   started_at: string | null;
   finished_at: string | null;
   eta: string | null;
+  expires?: string | null;
   schedule: { name: string; fire_at: string } | null;
 }
 

@@ -273,6 +273,12 @@ export function TaskPage({ id }: { id: string }) {
                 <dd>{when(record.eta)}</dd>
               </>
             )}
+            {record.expires && (
+              <>
+                <dt>Expires if not started by</dt>
+                <dd>{when(record.expires)}</dd>
+              </>
+            )}
             <dt>Started</dt>
             <dd>{when(record.started_at)}</dd>
             <dt>Finished</dt>

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TASK_STATUSES } from '@celerity/core';
 import { waitFor } from '@celerity/testkit';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_KEY, launchBrowser, READER_KEY, startStack, type Stack } from '../stack.js';
@@ -127,6 +128,7 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     // the list refreshes itself: the failed task appears without a reload
     await poll(async () => page.getByTestId('task-table').textContent()).toContain(failing.id);
     expect(await seriousViolations()).toEqual([]);
+    expect(await page.getByLabel('Status').locator('option').allTextContents()).toEqual(['any', ...TASK_STATUSES]);
     // filtered by status (and a finished-time range that holds it): only failed tasks
     await page.getByLabel('Status').selectOption('failed');
     await page.getByLabel('Finished after').fill(new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 19));
