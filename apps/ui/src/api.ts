@@ -2,6 +2,8 @@
  * Calls to the Celerity API from the page. The page never holds an API key: the session cookie
  * (HttpOnly) rides along by itself, and requests that change something carry the session's CSRF token.
  */
+import type { TaskRecord } from '@celerity/client';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -48,74 +50,16 @@ export const signOut = () => api<null>('DELETE', '/ui/session');
 
 /** as @celerity/core TASK_STATUSES (the browser test checks the filter offers exactly those) */
 export const STATUSES = ['pending', 'scheduled', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'expired'] as const;
-export type TaskStatus = (typeof STATUSES)[number];
 export const FINISHED: readonly string[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'expired'];
 
-export interface TaskError {
-  type: string;
-  message: string;
-  retryable?: boolean;
-  stack?: string;
-}
-
-export interface TaskRecord {
-  id: string;
-  task: string;
-  status: TaskStatus;
-  queue: string;
-  priority: number;
-  input?: unknown;
-  result?: unknown;
-  error: TaskError | null;
-  progress: { percent: number; message: string | null; data?: unknown } | null;
-  attempts: number;
-  max_retries: number;
-  time_limit: number | null;
-  soft_time_limit: number | null;
-  trace_id: string;
-  metadata?: Record<string, unknown> | null;
-  callback: { url: string; state: string; attempts: number; last_status: number | null; last_error: string | null } | null;
-  worker: string | null;
-  stopping: boolean;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  eta: string | null;
-  expires?: string | null;
-  schedule: { name: string; fire_at: string } | null;
-}
+// the API's shapes, generated from openapi/openapi.json for @celerity/client: written once
+export type { DeadLetter, Schedule, TaskRecord, TaskStatus } from '@celerity/client';
+export type TaskError = NonNullable<TaskRecord['error']>;
 
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
   total?: number;
-}
-
-export interface DeadLetter {
-  id: string;
-  reason: string;
-  dead_lettered_at: string;
-  queue: string;
-  error: TaskError | null;
-  task_id: string | null;
-  task: string | null;
-  attempts: number | null;
-  trace_id: string | null;
-  input: unknown;
-  body: string | null;
-}
-
-export interface Schedule {
-  name: string;
-  task: string;
-  cron?: string;
-  every?: number | string;
-  timezone?: string;
-  queue?: string;
-  paused: boolean;
-  source: string;
-  next_runs: string[];
-  last_run: { fire_at: string; fired_at: string; task_id: string | null; status: string | null; error: { message: string } | null } | null;
 }
 
 export const query = (params: Record<string, string | number | undefined | null>) => {
