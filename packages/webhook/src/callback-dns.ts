@@ -72,7 +72,7 @@ export function createCallbackDns(options: CallbackDnsOptions): ResolveHost {
       if (now() >= deadline) throw timedOut(hostname);
       try {
         // the slot is freed at the deadline even if the resolver never answers
-        const addresses = await withDeadline(resolve(hostname), deadline - now(), hostname);
+        const addresses = await withDeadline(resolve(hostname), deadline, now, hostname);
         remember(hostname, { addresses, expiresAt: now() + MAX_ANSWER_TTL_MS });
         return addresses;
       } catch (err) {
@@ -94,17 +94,28 @@ export function createCallbackDns(options: CallbackDnsOptions): ResolveHost {
       inFlight.set(key, pending);
     }
     // a caller that joined a query already under way still waits no longer than its own deadline
-    return withDeadline(pending, timeoutMs, hostname);
+    return withDeadline(pending, now() + timeoutMs, now, hostname);
   };
 }
 
-async function withDeadline<T>(promise: Promise<T>, ms: number, hostname: string): Promise<T> {
+/**
+ * Rejects at `deadline` as `now()` tells it. A timer may fire a little early by that clock (the
+ * event loop's cached time lags it on a busy machine), so it is re-armed until the deadline has
+ * really passed: a slot freed at the deadline is then never taken by a name whose own deadline,
+ * checked with the same clock, has not passed yet.
+ */
+async function withDeadline<T>(promise: Promise<T>, deadline: number, now: () => number, hostname: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(timedOut(hostname)), Math.max(0, ms));
+  const expired = new Promise<never>((_, reject) => {
+    const check = () => {
+      const left = deadline - now();
+      if (left <= 0) reject(timedOut(hostname));
+      else timer = setTimeout(check, left);
+    };
+    check();
   });
   try {
-    return await Promise.race([promise, deadline]);
+    return await Promise.race([promise, expired]);
   } finally {
     clearTimeout(timer);
   }
