@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { checkCallbackUrl, createCallbackDns, DnsUnavailableError, type ResolveHost } from '../../src/index.js';
 
 /** A resolver that answers only when told to, and counts how many names it holds at once. */
@@ -28,13 +28,40 @@ describe('createCallbackDns', () => {
   });
 
   it('resolves at most `concurrency` names at once for the whole process, and the deadline counts the wait for a slot', async () => {
-    const held = heldResolver();
-    const resolve = createCallbackDns({ timeoutMs: 200, concurrency: 3, resolve: held.resolve });
-    const outcomes = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => resolve(`host-${i}.example`)));
-    expect(held.peak()).toBe(3);
-    // the 47 names queued behind the 3 held ones timed out without being asked at all
-    expect(held.calls).toHaveLength(3);
-    expect(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof DnsUnavailableError)).toBe(true);
+    // a fake clock: all 50 names are asked at one instant, so they share one deadline however busy the machine is
+    vi.useFakeTimers();
+    try {
+      const held = heldResolver();
+      const resolve = createCallbackDns({ timeoutMs: 200, concurrency: 3, resolve: held.resolve });
+      const outcomes = Promise.allSettled(Array.from({ length: 50 }, (_, i) => resolve(`host-${i}.example`)));
+      await vi.advanceTimersByTimeAsync(199);
+      expect(held.peak()).toBe(3);
+      await vi.advanceTimersByTimeAsync(1);
+      const settled = await outcomes;
+      // the 47 names queued behind the 3 held ones reached a free slot past their deadline and were not asked at all
+      expect(held.calls).toEqual(['host-0.example', 'host-1.example', 'host-2.example']);
+      expect(settled.every((o) => o.status === 'rejected' && o.reason instanceof DnsUnavailableError)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('asks a queued name when a slot frees before its own deadline', async () => {
+    vi.useFakeTimers();
+    try {
+      const held = heldResolver();
+      const resolve = createCallbackDns({ timeoutMs: 200, concurrency: 1, resolve: held.resolve });
+      const first = resolve('first.example').catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(50);
+      const second = resolve('second.example');
+      await vi.advanceTimersByTimeAsync(150); // the first times out at 200 and frees the slot; the second has until 250
+      expect(await first).toBeInstanceOf(DnsUnavailableError);
+      expect(held.calls).toEqual(['first.example', 'second.example']);
+      held.waiting[1]!.answer(['93.184.216.34']);
+      expect(await second).toEqual(['93.184.216.34']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('asks once for a name wanted by many at once, and caches answers and "no such name"', async () => {
