@@ -200,7 +200,7 @@ async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outc
     if (ran) deps.progress.forget(id);
     if (lease) {
       clearInterval(lease);
-      await deps.store.dropLease(id).catch(() => undefined); // a leftover lease of a finished task is dropped by the reaper
+      await deps.store.scheduled.dropLease(id).catch(() => undefined); // a leftover lease of a finished task is dropped by the reaper
     }
   }
 }
@@ -219,10 +219,10 @@ function lazyChild(parent: Logger, bindings: Record<string, unknown>): Pick<Logg
 /** Takes the lease, acks the delivery, and renews the lease every third of it until cleared. */
 async function holdLease(id: string, delivery: Delivery, deps: DeliveryDeps, log: Pick<Logger, 'warn'>): Promise<NodeJS.Timeout> {
   const { leaseMs } = deps.ackTimeouts;
-  await deps.store.holdLease(id, Date.now() + leaseMs);
+  await deps.store.scheduled.holdLease(id, Date.now() + leaseMs);
   if (!delivery.ackNow()) log.warn('channel lost before the early ack; the broker may deliver this task again');
   return setInterval(() => {
-    deps.store.holdLease(id, Date.now() + leaseMs).catch((err: unknown) => log.warn({ err }, 'lease renewal failed; retrying'));
+    deps.store.scheduled.holdLease(id, Date.now() + leaseMs).catch((err: unknown) => log.warn({ err }, 'lease renewal failed; retrying'));
   }, leaseMs / 3);
 }
 

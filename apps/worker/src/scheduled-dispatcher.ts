@@ -35,8 +35,8 @@ export function startScheduledDispatcher(options: ScheduledDispatcherOptions): {
 
   async function dispatchDue(): Promise<void> {
     if (!broker.isConnected()) return;
-    if (!(await store.tryLock(store.keys.schedulerLock, owner, intervalMs * 8))) return;
-    const reaped = await store.reapExpiredLeases(batchSize);
+    if (!(await store.scheduled.lockDispatcher(owner, intervalMs * 8))) return;
+    const reaped = await store.scheduled.reapExpiredLeases(batchSize);
     if (reaped.rescheduled.length > 0) log.warn({ task_ids: reaped.rescheduled }, 'lease ran out (worker gone): tasks rescheduled');
     if (reaped.lost.length > 0) log.error({ task_ids: reaped.lost }, 'lease ran out and no attempts left: tasks failed and dead-lettered');
     for (;;) {

@@ -234,7 +234,7 @@ export function createProducer(deps: ProducerDeps) {
     // Confirmed: the dispatcher need not publish them (not awaited: the caller's answer does not wait
     // on it). Should this fail, the dispatcher publishes them once more at the deadline, and the
     // duplicate delivery is skipped by the start script (the task is running or finished by then).
-    void deps.store.publishedNow(now.map((t) => t.id), created[0]!.publishByMs).catch((err: unknown) => {
+    void deps.store.scheduled.publishedNow(now.map((t) => t.id), created[0]!.publishByMs).catch((err: unknown) => {
       deps.log.warn({ err, task_ids: now.map((t) => t.id) }, 'published tasks not cleared from the scheduled set; they will be published once more');
     });
     for (const t of tasks) deps.log.info({ task_id: t.id, trace_id: t.trace_id, task: t.task, queue: t.queue, priority: t.priority }, 'task accepted');
@@ -292,7 +292,7 @@ export function createProducer(deps: ProducerDeps) {
       if (idempotencyKey === undefined) return { record: (await accept([task]))[0]!, replayed: false };
 
       const fingerprint = createHash('sha256').update(stableStringify(request) ?? '').digest('hex').slice(0, 32);
-      const earlier = await deps.store.reserveIdempotencyKey(idempotencyKey, fingerprint, task.id, IDEMPOTENCY_TTL_SECONDS);
+      const earlier = await deps.store.idempotency.reserve(idempotencyKey, fingerprint, task.id, IDEMPOTENCY_TTL_SECONDS);
       if (earlier) {
         if (earlier.fingerprint !== fingerprint) throw new IdempotencyConflictError('this Idempotency-Key was used with a different request');
         const original = await deps.store.get(earlier.taskId);
@@ -302,7 +302,7 @@ export function createProducer(deps: ProducerDeps) {
       try {
         return { record: (await accept([task]))[0]!, replayed: false };
       } catch (err) {
-        await deps.store.releaseIdempotencyKey(idempotencyKey).catch(() => undefined); // refused: the key may be used again
+        await deps.store.idempotency.release(idempotencyKey).catch(() => undefined); // refused: the key may be used again
         throw err;
       }
     },
@@ -314,7 +314,7 @@ export function createProducer(deps: ProducerDeps) {
      * (another one publishes it after the lease; the start script skips a duplicate delivery).
      */
     async publishDue(limit: number, leaseMs: number): Promise<{ claimed: number; published: number }> {
-      const { tasks, leaseUntilMs } = await deps.store.claimDue(limit, leaseMs);
+      const { tasks, leaseUntilMs } = await deps.store.scheduled.claimDue(limit, leaseMs);
       if (tasks.length === 0) return { claimed: 0, published: 0 };
       const published: string[] = [];
       await Promise.all(
@@ -327,7 +327,7 @@ export function createProducer(deps: ProducerDeps) {
           }
         }),
       );
-      await deps.store.releaseDue(published, leaseUntilMs);
+      await deps.store.scheduled.releaseDue(published, leaseUntilMs);
       deps.log.debug({ count: published.length }, 'scheduled tasks queued');
       return { claimed: tasks.length, published: published.length };
     },

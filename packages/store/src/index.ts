@@ -8,3 +8,5 @@ export * from './schedules.js';
 export * from './stats.js';
 export * from './ui-sessions.js';
 export * from './workers.js';
+export * from './scheduled.js';
+export * from './idempotency.js';

@@ -25,6 +25,8 @@ import { scriptsFor, type TaskKeys } from './scripts.js';
 import { createScheduleStore } from './schedules.js';
 import { createTaskStats, finishedMember, parseStats } from './stats.js';
 import { createWorkerRegistry, type WorkerControl } from './workers.js';
+import { createScheduledTasks } from './scheduled.js';
+import { createIdempotencyKeys } from './idempotency.js';
 
 export type StartResult =
   | { kind: 'started'; attempt: number; maxRetries: number; input: unknown; timeLimit: number | null; softTimeLimit: number | null; retryOnTimeout: boolean; metadata: Record<string, unknown> | null }
@@ -99,15 +101,6 @@ const FROM = {
   cancelled: allowedFrom('cancelled'),
   scheduled: allowedFrom('scheduled'),
 };
-
-/** A scheduled task whose time has come, claimed for publishing to its queue. */
-export interface DueTask {
-  id: string;
-  queue: string;
-  priority: number;
-  task: string;
-  trace_id: string;
-}
 
 /** How many scheduled tasks GET /queues examines at most to count them per queue. */
 export const SCHEDULED_COUNT_LIMIT = 10_000;
@@ -262,14 +255,12 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     }),
   );
 
-  // confirms of one turn's publishes (the producer's, each with its own deadline) share a script call
-  const releaseBatch = createTickBatcher(async (entries: { id: string; score: number }[]) => {
-    await scripts.releaseDue({ scheduled: keys.scheduled, entries });
-    return entries.map(() => undefined);
-  });
-
   return {
     keys,
+    /** the schedule (etas, retries, publish deadlines), the dispatcher's claims and lock, and the leases of running tasks */
+    scheduled: createScheduledTasks(client, keys, ttl),
+    /** Idempotency-Key reservations of submits */
+    idempotency: createIdempotencyKeys(client, keys),
     /** status and progress events of tasks, for watchers */
     events: createTaskEvents(client, keys),
     /** tasks that ended without success, and messages that were not tasks */
@@ -388,35 +379,6 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       );
     },
 
-    /** Guards a running task that was acked at start, until `untilMs`; renew before it runs out. */
-    async holdLease(id: string, untilMs: number): Promise<void> {
-      await guard(redis.zadd(keys.leases, untilMs, id));
-    },
-
-    async dropLease(id: string): Promise<void> {
-      await guard(redis.zrem(keys.leases, id));
-    },
-
-    /** Reschedules (or, out of attempts, fails) running tasks whose lease ran out: their worker died. */
-    async reapExpiredLeases(limit: number, now = new Date()): Promise<{ rescheduled: string[]; lost: string[] }> {
-      const [rescheduled, lost] = await guard(
-        scripts.reapLeases({
-          leases: keys.leases,
-          scheduled: keys.scheduled,
-          deadLetters: keys.deadLetters,
-          callbacks: keys.callbacks,
-          stats: keys.stats,
-          prefix: keys.prefix,
-          nowMs: now.getTime(),
-          limit,
-          taskPrefix: keys.task(''),
-          nowIso: now.toISOString(),
-          ttl,
-        }),
-      );
-      return { rescheduled, lost };
-    },
-
     async cancel(id: string, terminate: boolean): Promise<CancelResult> {
       const at = new Date();
       const reply = await guard(
@@ -445,48 +407,6 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     /** A failed attempt that will run again at `eta`: the task is `scheduled` meanwhile. Returns 'ok' or the status that won. */
     async retry(id: string, eta: Date, error: ErrorPayload): Promise<'ok' | string> {
       return guard(scripts.retry({ keys: taskKeys(id), scheduled: keys.scheduled, stats: keys.stats, prefix: keys.prefix, eta, error: JSON.stringify(error), from: FROM.scheduled, id, at: new Date().toISOString() }));
-    },
-
-    /** Claims up to `limit` scheduled tasks that are due, for `leaseMs` (lua/claim-due.lua). */
-    async claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<{ tasks: DueTask[]; leaseUntilMs: number }> {
-      const leaseUntilMs = now + leaseMs;
-      const flat = await guard(scripts.claimDue({ scheduled: keys.scheduled, nowMs: now, leaseUntilMs, limit, taskPrefix: keys.task(''), nowIso: new Date(now).toISOString() }));
-      const tasks: DueTask[] = [];
-      for (let i = 0; i + 4 < flat.length; i += 5) {
-        tasks.push({ id: flat[i]!, queue: flat[i + 1]!, priority: Number(flat[i + 2]), task: flat[i + 3]!, trace_id: flat[i + 4]! });
-      }
-      return { tasks, leaseUntilMs };
-    },
-
-    /** Forgets claimed tasks once their messages are confirmed (unless rescheduled meanwhile). */
-    async releaseDue(ids: readonly string[], leaseUntilMs: number): Promise<void> {
-      if (ids.length > 0) await guard(scripts.releaseDue({ scheduled: keys.scheduled, entries: ids.map((id) => ({ id, score: leaseUntilMs })) }));
-    },
-
-    /** The publish of a task written with `publishByMs` is confirmed: the dispatcher need not publish it (unless rescheduled meanwhile). */
-    async publishedNow(ids: readonly string[], publishByMs: number): Promise<void> {
-      await guard(Promise.all(ids.map((id) => releaseBatch({ id, score: publishByMs }))));
-    },
-
-    /**
-     * Reserves an Idempotency-Key for a new task: null when reserved now, else what it already
-     * stands for (the fingerprint of the first request and its task id).
-     */
-    async reserveIdempotencyKey(key: string, fingerprint: string, taskId: string, ttlSeconds: number): Promise<{ fingerprint: string; taskId: string } | null> {
-      const value = `${fingerprint} ${taskId}`;
-      const reply = await guard(redis.set(keys.idempotency(key), value, 'EX', ttlSeconds, 'NX', 'GET'));
-      if (reply === null) return null;
-      const [storedFingerprint = '', storedTaskId = ''] = reply.split(' ');
-      return { fingerprint: storedFingerprint, taskId: storedTaskId };
-    },
-
-    async releaseIdempotencyKey(key: string): Promise<void> {
-      await guard(redis.del(keys.idempotency(key)));
-    },
-
-    /** A short lease so one dispatcher at a time moves due tasks (the others stand by). */
-    async tryLock(key: string, owner: string, ttlMs: number): Promise<boolean> {
-      return (await guard(scripts.lock({ lock: key, owner, ttlMs }))) === 1;
     },
 
     async setProgress(id: string, progress: TaskProgress): Promise<boolean> {

@@ -295,7 +295,7 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     await h.startWorker({ concurrency: 1 });
     expect((await h.waitForStatus(due.id, ['succeeded'])).result).toBe('due');
     expect(await h.store.get(cancelled.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
-    await expect.poll(() => h!.store.claimDue(10, 1_000).then((r) => r.tasks.length)).toBe(0);
+    await expect.poll(() => h!.store.scheduled.claimDue(10, 1_000).then((r) => r.tasks.length)).toBe(0);
   });
 
   it('on shutdown lets a short task finish, and hands back one that outlives the grace period (attempt not counted) so another worker runs it', async () => {

@@ -165,7 +165,7 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
         newTask({ eta: new Date(now - 2_000), queue: 'high_priority', priority: 9 }),
         newTask({ eta: new Date(now - 1_000) }),
       ]);
-      const { tasks, leaseUntilMs } = await store.claimDue(2, 5_000, now);
+      const { tasks, leaseUntilMs } = await store.scheduled.claimDue(2, 5_000, now);
       expect(tasks).toEqual([
         { id: first!.id, queue: 'default', priority: 5, task: 'demo.echo', trace_id: 'trace-1' },
         { id: second!.id, queue: 'high_priority', priority: 9, task: 'demo.echo', trace_id: 'trace-1' },
@@ -180,9 +180,9 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
     it('claims a claimed task again only after its lease ran out (the dispatcher died before publishing), without another status change', async () => {
       const now = Date.now();
       const [t] = await store.createRecords([newTask({ eta: new Date(now - 1) })]);
-      const { leaseUntilMs } = await store.claimDue(10, 5_000, now);
-      expect((await store.claimDue(10, 5_000, now + 1_000)).tasks).toEqual([]);
-      const again = await store.claimDue(10, 5_000, leaseUntilMs);
+      const { leaseUntilMs } = await store.scheduled.claimDue(10, 5_000, now);
+      expect((await store.scheduled.claimDue(10, 5_000, now + 1_000)).tasks).toEqual([]);
+      const again = await store.scheduled.claimDue(10, 5_000, leaseUntilMs);
       expect(again.tasks.map((d) => d.id)).toEqual([t!.id]);
       expect(await store.get(t!.id)).toMatchObject({ status: 'pending' });
       expect(await store.events.read(t!.id, '0')).toEqual([]); // unwatched: no events kept, nothing emitted twice
@@ -192,36 +192,36 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       const now = Date.now();
       const [t] = await store.createRecords([newTask({ eta: new Date(now - 1) })]);
       await store.cancel(t!.id, false);
-      expect((await store.claimDue(10, 5_000, now)).tasks).toEqual([]);
+      expect((await store.scheduled.claimDue(10, 5_000, now)).tasks).toEqual([]);
       expect(await scheduledScore(t!.id)).toBeNull();
     });
 
     it('race with cancel: a task cancelled between its claim and its publish is published, but its delivery never starts it', async () => {
       const now = Date.now();
       const [t] = await store.createRecords([newTask({ eta: new Date(now - 1) })]);
-      const { tasks, leaseUntilMs } = await store.claimDue(10, 5_000, now);
+      const { tasks, leaseUntilMs } = await store.scheduled.claimDue(10, 5_000, now);
       expect(tasks.map((d) => d.id)).toEqual([t!.id]);
       expect(await store.cancel(t!.id, false)).toMatchObject({ kind: 'cancelled', previousStatus: 'pending' });
-      await store.releaseDue([t!.id], leaseUntilMs); // confirmed
+      await store.scheduled.releaseDue([t!.id], leaseUntilMs); // confirmed
       expect(await scheduledScore(t!.id)).toBeNull();
       expect(await store.start(t!.id, 'w1', false)).toEqual({ kind: 'skip', status: 'cancelled' });
       // and had the dispatcher died instead, the next claim drops it
       const [u] = await store.createRecords([newTask({ eta: new Date(now - 1) })]);
-      const second = await store.claimDue(10, 5_000, now);
+      const second = await store.scheduled.claimDue(10, 5_000, now);
       await store.cancel(u!.id, false);
-      expect((await store.claimDue(10, 5_000, second.leaseUntilMs)).tasks).toEqual([]);
+      expect((await store.scheduled.claimDue(10, 5_000, second.leaseUntilMs)).tasks).toEqual([]);
       expect(await scheduledScore(u!.id)).toBeNull();
     });
 
     it('release-due forgets published tasks, but not one rescheduled meanwhile (a newer score)', async () => {
       const now = Date.now();
       const [published, retried] = await store.createRecords([newTask({ eta: new Date(now - 2) }), newTask({ eta: new Date(now - 1) })]);
-      const { leaseUntilMs } = await store.claimDue(10, 5_000, now);
+      const { leaseUntilMs } = await store.scheduled.claimDue(10, 5_000, now);
       // the second was published, ran and failed before the dispatcher heard the confirm
       await store.start(retried!.id, 'w1', false);
       const eta = new Date(now + 60_000);
       await store.retry(retried!.id, eta, FAILED);
-      await store.releaseDue([published!.id, retried!.id], leaseUntilMs);
+      await store.scheduled.releaseDue([published!.id, retried!.id], leaseUntilMs);
       expect(await scheduledScore(published!.id)).toBeNull();
       expect(await scheduledScore(retried!.id)).toBe(String(eta.getTime()));
     });
@@ -234,11 +234,11 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       expect(await store.get(orphan!.id)).toMatchObject({ status: 'pending' });
       expect(await scheduledScore(orphan!.id)).toBe(String(now + 2_000));
       expect(await scheduledScore(withEta!.id)).toBe(String(now + 60_000)); // its own eta, not the deadline
-      await store.publishedNow([confirmed!.id], now + 2_000);
+      await store.scheduled.publishedNow([confirmed!.id], now + 2_000);
       expect(await scheduledScore(confirmed!.id)).toBeNull();
 
-      expect((await store.claimDue(10, 5_000, now + 1_999)).tasks).toEqual([]);
-      expect((await store.claimDue(10, 5_000, now + 2_000)).tasks.map((d) => d.id)).toEqual([orphan!.id]);
+      expect((await store.scheduled.claimDue(10, 5_000, now + 1_999)).tasks).toEqual([]);
+      expect((await store.scheduled.claimDue(10, 5_000, now + 2_000)).tasks.map((d) => d.id)).toEqual([orphan!.id]);
       expect(await store.get(orphan!.id)).toMatchObject({ status: 'pending' });
     });
 
@@ -248,7 +248,7 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       await store.start(t!.id, 'w1', false);
       const eta = new Date(now + 30_000);
       await store.retry(t!.id, eta, FAILED);
-      await store.publishedNow([t!.id], now + 2_000);
+      await store.scheduled.publishedNow([t!.id], now + 2_000);
       expect(await scheduledScore(t!.id)).toBe(String(eta.getTime()));
     });
 
@@ -265,10 +265,10 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       await store.start(poison!.id, 'w1', false);
       await store.start(poison!.id, 'w2', true); // its second and last attempt
       const past = Date.now() - 1;
-      await store.holdLease(orphan!.id, past);
-      await store.holdLease(poison!.id, past);
+      await store.scheduled.holdLease(orphan!.id, past);
+      await store.scheduled.holdLease(poison!.id, past);
 
-      expect(await store.reapExpiredLeases(10)).toEqual({ rescheduled: [orphan!.id], lost: [poison!.id] });
+      expect(await store.scheduled.reapExpiredLeases(10)).toEqual({ rescheduled: [orphan!.id], lost: [poison!.id] });
       expect(await store.get(orphan!.id)).toMatchObject({ status: 'scheduled', attempts: 1 });
       expect(await scheduledScore(orphan!.id)).not.toBeNull();
       expect(await store.get(poison!.id)).toMatchObject({ status: 'failed', attempts: 2, error: { type: 'WORKER_LOST' } });
@@ -282,13 +282,13 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       for (const t of [a, b, c]) await store.start(t!.id, 'w1', false);
       await store.cancel(a!.id, false);
       const past = Date.now() - 10;
-      await store.holdLease(a!.id, past - 2);
-      await store.holdLease(b!.id, past - 1);
-      await store.holdLease(c!.id, past);
-      expect(await store.reapExpiredLeases(2)).toEqual({ rescheduled: [b!.id], lost: [] });
+      await store.scheduled.holdLease(a!.id, past - 2);
+      await store.scheduled.holdLease(b!.id, past - 1);
+      await store.scheduled.holdLease(c!.id, past);
+      expect(await store.scheduled.reapExpiredLeases(2)).toEqual({ rescheduled: [b!.id], lost: [] });
       expect(await store.get(a!.id)).toMatchObject({ status: 'cancelled' });
       expect(await redis.zrange(store.keys.leases, 0, -1)).toEqual([c!.id]);
-      expect(await store.reapExpiredLeases(2)).toEqual({ rescheduled: [c!.id], lost: [] });
+      expect(await store.scheduled.reapExpiredLeases(2)).toEqual({ rescheduled: [c!.id], lost: [] });
     });
   });
 
@@ -376,21 +376,21 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
   describe('lock.lua (the scheduled-task dispatcher lease)', () => {
     it('taken when free, refused to another owner, extended for its owner, free again once it ran out', async () => {
       const lock = store.keys.schedulerLock;
-      expect(await store.tryLock(lock, 'a', 200)).toBe(true);
-      expect(await store.tryLock(lock, 'b', 10_000)).toBe(false);
+      expect(await store.scheduled.lockDispatcher('a', 200)).toBe(true);
+      expect(await store.scheduled.lockDispatcher('b', 10_000)).toBe(false);
       expect(await redis.get(lock)).toBe('a');
-      expect(await store.tryLock(lock, 'a', 10_000)).toBe(true); // extended, not replaced
+      expect(await store.scheduled.lockDispatcher('a', 10_000)).toBe(true); // extended, not replaced
       expect(await redis.pttl(lock)).toBeGreaterThan(5_000);
       await redis.pexpire(lock, 1);
       await expect.poll(() => redis.exists(lock)).toBe(0);
-      expect(await store.tryLock(lock, 'b', 10_000)).toBe(true);
+      expect(await store.scheduled.lockDispatcher('b', 10_000)).toBe(true);
       expect(await redis.get(lock)).toBe('b');
     });
 
     it('one owner among many asking at once', async () => {
       const lock = store.keys.schedulerLock;
       const owners = Array.from({ length: 20 }, (_, i) => `w${i}`);
-      const won = await Promise.all(owners.map((o) => store.tryLock(lock, o, 10_000)));
+      const won = await Promise.all(owners.map((o) => store.scheduled.lockDispatcher(o, 10_000)));
       expect(won.filter(Boolean)).toHaveLength(1);
       expect(await redis.get(lock)).toBe(owners[won.indexOf(true)]);
     });

@@ -77,27 +77,27 @@ describe.each(SETUPS)('task store (%s)', (_name, setup) => {
 
     expect(await store.release(leased!.id, 'w1', { leased: true })).toBe('ok');
     expect(await store.get(leased!.id)).toMatchObject({ status: 'scheduled', attempts: 0 });
-    expect((await store.claimDue(10, 1_000)).tasks.map((t) => t.id)).toEqual([leased!.id]);
+    expect((await store.scheduled.claimDue(10, 1_000)).tasks.map((t) => t.id)).toEqual([leased!.id]);
   });
 
   it('reschedules a leased task whose lease ran out, or fails and dead-letters it when out of attempts; leaves live leases and finished tasks alone', async () => {
     const [orphan, poison, live, finished] = await store.createRecords([newTask({ max_retries: 1 }), newTask({ max_retries: 0 }), newTask(), newTask()]);
     for (const t of [orphan, poison, live, finished]) await store.start(t!.id, 'w1', false);
     const past = Date.now() - 1;
-    await store.holdLease(orphan!.id, past);
-    await store.holdLease(poison!.id, past);
-    await store.holdLease(live!.id, Date.now() + 60_000);
-    await store.holdLease(finished!.id, past);
+    await store.scheduled.holdLease(orphan!.id, past);
+    await store.scheduled.holdLease(poison!.id, past);
+    await store.scheduled.holdLease(live!.id, Date.now() + 60_000);
+    await store.scheduled.holdLease(finished!.id, past);
     await store.finish(finished!.id, { status: 'succeeded', resultGzip: encodeResult(1) });
 
-    expect(await store.reapExpiredLeases(100)).toEqual({ rescheduled: [orphan!.id], lost: [poison!.id] });
+    expect(await store.scheduled.reapExpiredLeases(100)).toEqual({ rescheduled: [orphan!.id], lost: [poison!.id] });
     expect(await store.get(orphan!.id)).toMatchObject({ status: 'scheduled', attempts: 1 });
-    expect((await store.claimDue(10, 1_000)).tasks.map((t) => t.id)).toEqual([orphan!.id]);
+    expect((await store.scheduled.claimDue(10, 1_000)).tasks.map((t) => t.id)).toEqual([orphan!.id]);
     expect(await store.get(poison!.id)).toMatchObject({ status: 'failed', error: { type: 'WORKER_LOST' } });
     expect((await store.deadLetters.list({ limit: 10 })).items).toEqual([expect.objectContaining({ task_id: poison!.id, reason: 'worker_lost' })]);
     expect(await store.get(live!.id)).toMatchObject({ status: 'running' });
     expect(await redis.zrange(store.keys.leases, 0, -1)).toEqual([live!.id]);
-    expect(await store.reapExpiredLeases(100)).toEqual({ rescheduled: [], lost: [] });
+    expect(await store.scheduled.reapExpiredLeases(100)).toEqual({ rescheduled: [], lost: [] });
   });
 
   it('records each status and progress change as an event, in order, streamed live to watchers and readable after an id', async () => {
