@@ -16,7 +16,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createLogger, encodeResult, newTaskId, type NewTask } from '@celerity/core';
-import { createRedis, createTaskStore, finishedMember, namespaceKeyPattern, type RedisClient } from '@celerity/store';
+import { createKeys, createRedis, createTaskStore, finishedMember, namespaceKeyPattern, type RedisClient } from '@celerity/store';
 import { summarize, round } from './util.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string' }, runs: { type: 'string' }, real: { type: 'string' } } });
@@ -52,6 +52,7 @@ async function deleteNamespace(redis: RedisClient, ns: string) {
 async function realTasks(redis: RedisClient) {
   const ns = `bench-list-real-${Date.now()}`;
   const store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: 3600 });
+  const keys = createKeys(ns);
   try {
     for (let done = 0; done < REAL; done += 500) {
       checkTime('real tasks');
@@ -76,8 +77,8 @@ async function realTasks(redis: RedisClient) {
     }
     const raw = await store.stats.raw();
     const lists = store.stats.finishedLists(raw).map((l) => l.key);
-    const running = QUEUES.map((q) => store.keys.running(q));
-    const [listBytes, statsBytes, recordBytes] = [await memoryOf(redis, [...lists, ...running]), await memoryOf(redis, [store.keys.stats]), await memoryOf(redis, [store.keys.task((await store.list({ status: 'succeeded', limit: 1 })).items[0]!.id)])];
+    const running = QUEUES.map((q) => keys.running(q));
+    const [listBytes, statsBytes, recordBytes] = [await memoryOf(redis, [...lists, ...running]), await memoryOf(redis, [keys.stats]), await memoryOf(redis, [keys.task((await store.list({ status: 'succeeded', limit: 1 })).items[0]!.id)])];
     return { listBytesPerTask: listBytes / REAL, statsBytes, recordBytes, lists: lists.length };
   } finally {
     await deleteNamespace(redis, ns);
@@ -87,12 +88,13 @@ async function realTasks(redis: RedisClient) {
 async function largeLists(redis: RedisClient) {
   const ns = `bench-list-${Date.now()}`;
   const store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: 86_400 });
+  const keys = createKeys(ns);
   const now = Date.now();
   try {
-    const lists = STATUSES.flatMap((status) => QUEUES.flatMap((queue) => TASKS.map((task) => ({ status, queue, task, key: store.keys.done(status, queue, task) }))));
+    const lists = STATUSES.flatMap((status) => QUEUES.flatMap((queue) => TASKS.map((task) => ({ status, queue, task, key: keys.done(status, queue, task) }))));
     const perList = Math.ceil(N / lists.length);
     // the counters name the lists (store.stats.finishedLists reads them)
-    await redis.hset(store.keys.stats, Object.fromEntries(lists.map((l) => [`n|${l.queue}|${l.task}|${l.status}`, perList])));
+    await redis.hset(keys.stats, Object.fromEntries(lists.map((l) => [`n|${l.queue}|${l.task}|${l.status}`, perList])));
     const spanMs = 86_000_000;
     const members = new Map<string, string[]>(); // per list, oldest first
     for (const list of lists) {
@@ -114,7 +116,7 @@ async function largeLists(redis: RedisClient) {
       const mid = all.findIndex((m) => m > finishedMember(middleMs, ''));
       for (const m of [...all.slice(-2 * PAGE), ...all.slice(Math.max(0, mid - 2 * PAGE), mid)]) {
         const [ms, id] = [Number(m.slice(0, 13)), m.slice(14)];
-        pipeline.hset(store.keys.task(id), {
+        pipeline.hset(keys.task(id), {
           id,
           task: list.task,
           queue: list.queue,

@@ -180,7 +180,7 @@ export async function buildApp(deps: ApiDeps) {
   }
   // after the auth hook: the limits are counted per authenticated caller
   if (rateLimitsEnabled(config)) {
-    await app.register(fastifyRateLimit, rateLimitOptions(config, { ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: deps.store.keys.rateLimits }));
+    await app.register(fastifyRateLimit, rateLimitOptions(config, { ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: deps.store.rateLimitPrefix }));
   }
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-trace-id', String(request.id));

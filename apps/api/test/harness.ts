@@ -1,7 +1,7 @@
 import { connectBroker, type Broker } from '@celerity/broker';
 import { createLogger, createRouter, type Config } from '@celerity/core';
 import { createProducerFromConfig } from '@celerity/producer';
-import { createRedis, createTaskStore, type RedisClient, type TaskStore } from '@celerity/store';
+import { createKeys, createRedis, createTaskStore, type Keys, type RedisClient, type TaskStore } from '@celerity/store';
 import type { ResolveHost } from '@celerity/webhook';
 import { cleanupNamespace, testConfig, testNamespace } from '@celerity/testkit';
 import { buildApp, type ApiDeps, type App } from '../src/app.js';
@@ -11,6 +11,8 @@ export interface ApiHarness {
   config: Readonly<Config>;
   app: App;
   store: TaskStore;
+  /** the namespace's key names, for tests that read Redis directly */
+  keys: Keys;
   broker: Broker;
   redis: RedisClient;
   close(): Promise<void>;
@@ -37,6 +39,7 @@ export async function startApiHarness(
     config,
     app,
     store,
+    keys: createKeys(ns),
     broker,
     redis,
     async close() {

@@ -1,7 +1,7 @@
 import { connectBroker, type Broker } from '@celerity/broker';
 import { createLogger, createRouter, ScheduleSpec, type Config, type TaskRecord } from '@celerity/core';
 import { createProducerFromConfig, type Producer } from '@celerity/producer';
-import { createRedis, createTaskStore, type RedisClient, type ScheduleSource, type TaskStore } from '@celerity/store';
+import { createKeys, createRedis, createTaskStore, type Keys, type RedisClient, type ScheduleSource, type TaskStore } from '@celerity/store';
 import { cleanupNamespace, testConfig, testNamespace } from '@celerity/testkit';
 import { createBeat, type Beat, type BeatOptions } from '../src/beat.js';
 import type { Clock } from '../src/ticker.js';
@@ -29,6 +29,8 @@ export function manualClock(startIso: string): ManualClock {
 export interface BeatHarness {
   config: Readonly<Config>;
   store: TaskStore;
+  /** the namespace's key names, for tests that read Redis directly */
+  keys: Keys;
   broker: Broker;
   producer: Producer;
   redis: RedisClient;
@@ -59,6 +61,7 @@ export async function startBeatHarness(startIso: string, env: Record<string, str
   return {
     config,
     store,
+    keys: createKeys(ns),
     broker,
     producer,
     redis,

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { connectBroker, type Broker } from '@celerity/broker';
 import { createRouter, newTraceId, type Config, type TaskRecord } from '@celerity/core';
 import { createProducerFromConfig, type Producer, type SubmitRequest } from '@celerity/producer';
-import { createRedis, createTaskStore, type RedisClient, type TaskStore } from '@celerity/store';
+import { createKeys, createRedis, createTaskStore, type Keys, type RedisClient, type TaskStore } from '@celerity/store';
 import { cleanupNamespace, testConfig, testNamespace, waitFor } from '@celerity/testkit';
 import { pino } from 'pino';
 import { startWorker, type RunningWorker, type WorkerOptions } from '@celerity/worker';
@@ -10,6 +10,8 @@ import { startWorker, type RunningWorker, type WorkerOptions } from '@celerity/w
 export interface WorkerHarness {
   config: Readonly<Config>;
   store: TaskStore;
+  /** the namespace's key names, for tests that read Redis directly */
+  keys: Keys;
   /** the test's own connection, for reading what the store wrote */
   redis: RedisClient;
   broker: Broker;
@@ -45,6 +47,7 @@ export async function startWorkerHarness(env: Record<string, string> = {}): Prom
   return {
     config,
     store,
+    keys: createKeys(ns),
     redis,
     broker,
     producer,

@@ -256,7 +256,8 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
   );
 
   return {
-    keys,
+    /** the prefix of the API's rate-limit counters (@fastify/rate-limit adds the bucket and the caller) */
+    rateLimitPrefix: keys.rateLimits,
     /** the schedule (etas, retries, publish deadlines), the dispatcher's claims and lock, and the leases of running tasks */
     scheduled: createScheduledTasks(client, keys, ttl),
     /** Idempotency-Key reservations of submits */

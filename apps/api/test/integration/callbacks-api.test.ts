@@ -65,7 +65,7 @@ describe('callback_url', () => {
     const again = await retry(withCallback.id);
     expect(again.statusCode).toBe(202);
     expect(again.json().callback).toEqual({ url: 'https://93.184.216.34/hook', state: 'pending', attempts: 0, last_status: 500, last_error: 'HTTP 500' });
-    expect(await h.redis.zscore(h.store.keys.callbacks, withCallback.id)).not.toBeNull();
+    expect(await h.redis.zscore(h.keys.callbacks, withCallback.id)).not.toBeNull();
   });
 
   it('refuses a public host on a port other than 80/443, unless WEBHOOK_ALLOWED_PORTS names it', async () => {

@@ -212,7 +212,7 @@ describe('rate limits', () => {
       const statuses: number[] = [];
       for (let i = 0; i < 6; i++) statuses.push((await (i % 2 ? replica : h).app.inject({ method: 'GET', url: '/tasks', headers: k1 })).statusCode);
       expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
-      expect(await h.redis.keys(`${h.store.keys.rateLimits.replace(/[{}]/g, '\\$&')}*`)).not.toHaveLength(0);
+      expect(await h.redis.keys(`${h.keys.rateLimits.replace(/[{}]/g, '\\$&')}*`)).not.toHaveLength(0);
     } finally {
       await replica.app.close();
       redis.disconnect();

@@ -139,7 +139,7 @@ describe('GET /tasks/:id/events (SSE)', () => {
     await h!.store.start(id, 'w1', false);
     await h!.store.setProgress(id, { percent: 10, message: null, data: null });
     expect(await h!.store.events.read(id, '0')).toEqual([]);
-    expect(await h!.redis.exists(h!.store.keys.events(id))).toBe(0);
+    expect(await h!.redis.exists(h!.keys.events(id))).toBe(0);
     const seen: unknown[] = [];
     const unwatch = await h!.store.events.watch(id, (entry) => seen.push(entry.event));
     await h!.store.setProgress(id, { percent: 20, message: null, data: null });
@@ -147,11 +147,11 @@ describe('GET /tasks/:id/events (SSE)', () => {
     await waitFor(() => (seen.length === 2 ? true : undefined));
     expect(seen).toMatchObject([{ type: 'progress', percent: 20 }, { type: 'status', status: 'succeeded' }]);
     expect((await h!.store.events.read(id, '0')).map((e) => e.id)).toEqual(['1', '2']);
-    expect(await h!.redis.ttl(h!.store.keys.events(id))).toBeGreaterThan(0);
+    expect(await h!.redis.ttl(h!.keys.events(id))).toBeGreaterThan(0);
     await unwatch();
     // an unknown id is not marked: watching it leaves no record behind
     await (await h!.store.events.watch(UNKNOWN_ID, () => undefined))();
-    expect(await h!.redis.exists(h!.store.keys.task(UNKNOWN_ID))).toBe(0);
+    expect(await h!.redis.exists(h!.keys.task(UNKNOWN_ID))).toBe(0);
   });
 
   it('writes a heartbeat comment every EVENTS_HEARTBEAT ms', async () => {
@@ -170,8 +170,8 @@ describe('GET /tasks/:id/events (SSE)', () => {
     await stream.next();
     // written to the task's event list without being published, as while the subscriber reconnects
     const lost = { type: 'progress', at: new Date().toISOString(), percent: 70, message: 'unpublished', data: null };
-    const lostId = String(await h!.redis.hincrby(h!.store.keys.task(id), 'event_seq', 1));
-    await h!.redis.rpush(h!.store.keys.events(id), `${lostId} ${JSON.stringify(lost)}`);
+    const lostId = String(await h!.redis.hincrby(h!.keys.task(id), 'event_seq', 1));
+    await h!.redis.rpush(h!.keys.events(id), `${lostId} ${JSON.stringify(lost)}`);
     expect(await stream.next(2_000)).toMatchObject({ id: lostId, event: 'progress', data: { percent: 70, message: 'unpublished' } });
     await h!.store.start(id, 'w1', false);
     expect(await stream.next()).toMatchObject({ event: 'status', data: { status: 'running' } });

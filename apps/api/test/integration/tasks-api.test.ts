@@ -156,14 +156,14 @@ describe('POST /tasks', () => {
     expect(other.statusCode).toBe(409);
     expect(other.json()).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
     expect((await post(h, body, { 'idempotency-key': 'order-43' })).json().id).not.toBe(first.json().id);
-    expect(await h.redis.ttl(h.store.keys.idempotency('client:open:order-42'))).toBeGreaterThan(86_000);
+    expect(await h.redis.ttl(h.keys.idempotency('client:open:order-42'))).toBeGreaterThan(86_000);
   });
 
   it('frees an Idempotency-Key when the task was refused, so the retry is accepted', async () => {
     h = await startApiHarness();
     await h.broker.close();
     expect((await post(h, { task: 'demo.echo' }, { 'idempotency-key': 'k1' })).statusCode).toBe(503);
-    expect(await h.redis.exists(h.store.keys.idempotency('client:open:k1'))).toBe(0);
+    expect(await h.redis.exists(h.keys.idempotency('client:open:k1'))).toBe(0);
   });
 
   it('answers 413 for a body over BODY_LIMIT', async () => {

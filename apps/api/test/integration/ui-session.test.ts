@@ -31,7 +31,7 @@ describe('dashboard sessions', () => {
     expect(cookie.value).not.toContain('ops-key');
     expect(res.json()).toMatchObject({ auth: true, role: 'admin' });
     // the key itself is not in Redis either: the session is found by a digest of the cookie
-    const stored = await h.redis.keys(`${h.store.keys.prefix}ui-session:*`);
+    const stored = await h.redis.keys(`${h.keys.prefix}ui-session:*`);
     expect(stored).toHaveLength(1);
     expect(stored[0]).not.toContain(cookie.value);
     expect(await h.redis.get(stored[0]!)).not.toContain('ops-key');
@@ -75,7 +75,7 @@ describe('dashboard sessions', () => {
     expect(out.statusCode).toBe(204);
     expect(out.cookies.find((c) => c.name === 'celerity_session')).toMatchObject({ value: '', maxAge: 0 });
     expect((await h.app.inject({ method: 'GET', url: '/tasks', headers })).statusCode).toBe(401);
-    expect(await h.redis.keys(`${h.store.keys.prefix}ui-session:*`)).toEqual([]);
+    expect(await h.redis.keys(`${h.keys.prefix}ui-session:*`)).toEqual([]);
   });
 
   it('a session ends with its key: rotated out, the cookie opens nothing', async () => {

@@ -72,7 +72,7 @@ describe('beat (real Redis and RabbitMQ, manual clock)', () => {
       await beat.tick();
     }
     // fired on the 1st, 2nd and 3rd; RESULT_EXPIRES 1 h plus a day of grace keeps only the last two
-    const ids = await h.redis.zrange(h.store.keys.scheduleTasks('hourly'), 0, -1);
+    const ids = await h.redis.zrange(h.keys.scheduleTasks('hourly'), 0, -1);
     expect(ids).toEqual([fireTaskId('hourly', Date.parse('2026-01-02T10:00:00Z')), fireTaskId('hourly', Date.parse('2026-01-03T10:00:00Z'))]);
   });
 

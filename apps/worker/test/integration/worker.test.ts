@@ -154,7 +154,7 @@ describe('worker (real RabbitMQ and Redis, jobs in threads)', () => {
     }
     const startedAt = async () => {
       const pipeline = h!.redis.pipeline();
-      for (const id of low) pipeline.hget(h!.store.keys.task(id), 'started_at');
+      for (const id of low) pipeline.hget(h!.keys.task(id), 'started_at');
       return ((await pipeline.exec()) ?? []).map(([, value]) => value as string | null);
     };
     await h.startWorker(); // WORKER_CONCURRENCY running, WORKER_PREFETCH × that in flight

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { createLogger, newTaskId, type NewTask } from '@celerity/core';
 import { cleanupNamespace, startRedisCluster, testNamespace, testRedisUrl, type RedisClusterUnderTest } from '@celerity/testkit';
-import { createRedis, createTaskStore, type RedisClient, type TaskStore } from '../../src/index.js';
+import { createKeys, createRedis, createTaskStore, type Keys, type RedisClient, type TaskStore } from '../../src/index.js';
 
 export const log = createLogger({ service: 'test', level: 'silent' });
 
@@ -55,15 +55,18 @@ export function newTask(overrides: Partial<NewTask> = {}): NewTask {
   };
 }
 
-/** Before each test: a connection of `setup` and a store in a fresh namespace, handed to `use`; after it, both gone. */
-export function storeEach(setup: Setup, use: (connected: { redis: RedisClient; store: TaskStore }) => void): void {
+/**
+ * Before each test: a connection of `setup` and a store in a fresh namespace, handed to `use` with the
+ * namespace's key names (for reading Redis directly); after it, both gone.
+ */
+export function storeEach(setup: Setup, use: (connected: { redis: RedisClient; store: TaskStore; keys: Keys }) => void): void {
   let ns: string;
   let redis: RedisClient;
   beforeEach(async () => {
     ns = testNamespace();
     redis = setup.connect();
     await redis.connect();
-    use({ redis, store: createTaskStore(redis, { namespace: ns, resultTtlSeconds: 120 }) });
+    use({ redis, store: createTaskStore(redis, { namespace: ns, resultTtlSeconds: 120 }), keys: createKeys(ns) });
   });
   afterEach(async () => {
     redis.disconnect();

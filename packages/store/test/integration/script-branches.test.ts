@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { encodeResult, newTaskId } from '@celerity/core';
-import type { RedisClient, TaskStore } from '../../src/index.js';
+import type { Keys, RedisClient, TaskStore } from '../../src/index.js';
 import { newTask, redisSetups, storeEach } from './redis-setups.js';
 
 /** Every answer of every Lua script (packages/store/lua), through the store's own functions. */
@@ -9,12 +9,13 @@ const SETUPS = redisSetups();
 describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => {
   let redis: RedisClient;
   let store: TaskStore;
-  storeEach(setup, (connected) => ({ redis, store } = connected));
+  let keys: Keys;
+  storeEach(setup, (connected) => ({ redis, store, keys } = connected));
   const FAILED = { type: 'Error', message: 'boom', retryable: true };
 
 
   const deadLettered = async () => (await store.deadLetters.list({ limit: 100 })).items.map((d) => [d.task_id, d.reason]);
-  const scheduledScore = async (id: string) => redis.zscore(store.keys.scheduled, id);
+  const scheduledScore = async (id: string) => redis.zscore(keys.scheduled, id);
 
   describe('start.lua', () => {
     it('answers each task of one batch on its own: started, missing, skip (finished, cancelled, duplicate of a running one), lost', async () => {
@@ -47,7 +48,7 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       expect(await store.get(running!.id)).toMatchObject({ status: 'running', worker: 'w0', attempts: 1 }); // the duplicate changed nothing
       expect(await store.get(poison!.id)).toMatchObject({ status: 'failed', error: { type: 'WORKER_LOST' } });
       expect(await deadLettered()).toEqual([[poison!.id, 'worker_lost']]);
-      expect(await redis.ttl(store.keys.task(poison!.id))).toBeGreaterThan(0);
+      expect(await redis.ttl(keys.task(poison!.id))).toBeGreaterThan(0);
     });
 
     it('does not start a task past its expires: it ends expired (TTL, event for a watcher, callback queued); one not yet expired, or already running, starts', async () => {
@@ -74,8 +75,8 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       expect(replies.map((r) => r.kind)).toEqual(['expired', 'started', 'started', 'started']);
       expect(await store.get(expired!.id)).toMatchObject({ status: 'expired', attempts: 0, worker: null, started_at: null });
       expect((await store.get(expired!.id))!.finished_at).not.toBeNull();
-      expect(await redis.ttl(store.keys.task(expired!.id))).toBeGreaterThan(0);
-      expect(await redis.zscore(store.keys.callbacks, expired!.id)).not.toBeNull();
+      expect(await redis.ttl(keys.task(expired!.id))).toBeGreaterThan(0);
+      expect(await redis.zscore(keys.callbacks, expired!.id)).not.toBeNull();
       expect(await deadLettered()).toEqual([]); // expiry is not a failure
       expect(await store.start(expired!.id, 'w1', true)).toEqual({ kind: 'skip', status: 'expired' });
       await vi.waitFor(() => expect(seen).toEqual(['expired']));
@@ -113,8 +114,8 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
         [failed!.id, 'failed'],
       ]);
       expect(await store.get(failed!.id)).toMatchObject({ status: 'failed', error: FAILED });
-      expect(await redis.zscore(store.keys.callbacks, failed!.id)).not.toBeNull();
-      expect(await redis.zscore(store.keys.callbacks, timedOut!.id)).toBeNull(); // no callback_url
+      expect(await redis.zscore(keys.callbacks, failed!.id)).not.toBeNull();
+      expect(await redis.zscore(keys.callbacks, timedOut!.id)).toBeNull(); // no callback_url
     });
 
     it('keeps a cancel that came first', async () => {
@@ -273,8 +274,8 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       expect(await scheduledScore(orphan!.id)).not.toBeNull();
       expect(await store.get(poison!.id)).toMatchObject({ status: 'failed', attempts: 2, error: { type: 'WORKER_LOST' } });
       expect(await deadLettered()).toEqual([[poison!.id, 'worker_lost']]);
-      expect(await redis.zscore(store.keys.callbacks, poison!.id)).not.toBeNull();
-      expect(await redis.zcard(store.keys.leases)).toBe(0);
+      expect(await redis.zscore(keys.callbacks, poison!.id)).not.toBeNull();
+      expect(await redis.zcard(keys.leases)).toBe(0);
     });
 
     it('drops the expired lease of a task that is no longer running, and reaps at most `limit` leases a call', async () => {
@@ -287,7 +288,7 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       await store.scheduled.holdLease(c!.id, past);
       expect(await store.scheduled.reapExpiredLeases(2)).toEqual({ rescheduled: [b!.id], lost: [] });
       expect(await store.get(a!.id)).toMatchObject({ status: 'cancelled' });
-      expect(await redis.zrange(store.keys.leases, 0, -1)).toEqual([c!.id]);
+      expect(await redis.zrange(keys.leases, 0, -1)).toEqual([c!.id]);
       expect(await store.scheduled.reapExpiredLeases(2)).toEqual({ rescheduled: [c!.id], lost: [] });
     });
   });
@@ -301,7 +302,7 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       expect(await store.cancel(scheduled!.id, false)).toMatchObject({ kind: 'cancelled', previousStatus: 'scheduled' });
       expect(await store.cancel(running!.id, true)).toMatchObject({ kind: 'cancelled', previousStatus: 'running' });
       expect(await store.cancel(pending!.id, false)).toEqual({ kind: 'finished', status: 'cancelled', stopping: false });
-      expect(await redis.ttl(store.keys.task(scheduled!.id))).toBeGreaterThan(0);
+      expect(await redis.ttl(keys.task(scheduled!.id))).toBeGreaterThan(0);
     });
 
     it('cancel of a running task: stopping until finish.lua stores that its execution ended; terminable meanwhile', async () => {
@@ -327,7 +328,7 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       const unknown = newTaskId();
       const unwatch = await store.events.watch(unknown, () => undefined);
       await unwatch();
-      expect(await redis.exists(store.keys.task(unknown))).toBe(0);
+      expect(await redis.exists(keys.task(unknown))).toBe(0);
     });
   });
 
@@ -335,7 +336,7 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
     it('claim-callbacks: due ones only, each leased to one claimer until the lease runs out', async () => {
       const [a, b] = await store.createRecords([newTask({ callback_url: 'https://example.com/a' }), newTask({ callback_url: 'https://example.com/b' })]);
       const now = Date.now();
-      await redis.zadd(store.keys.callbacks, now - 1, a!.id, now + 60_000, b!.id);
+      await redis.zadd(keys.callbacks, now - 1, a!.id, now + 60_000, b!.id);
       expect(await store.callbacks.claimDue(10, 5_000, now)).toEqual([a!.id]);
       expect(await store.callbacks.claimDue(10, 5_000, now + 1_000)).toEqual([]); // another worker: leased
       expect(await store.callbacks.claimDue(10, 5_000, now + 5_000)).toEqual([a!.id]); // the first one died
@@ -346,17 +347,17 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       const [t, gone] = await store.createRecords([newTask({ callback_url: 'https://example.com/a' }), newTask({ callback_url: 'https://example.com/b' })]);
       const next = new Date(Date.now() + 30_000);
       await store.callbacks.recordAttempt(t!.id, { state: 'pending', lastStatus: 500, lastError: null, nextAttemptAt: next });
-      expect(await redis.zscore(store.keys.callbacks, t!.id)).toBe(String(next.getTime()));
+      expect(await redis.zscore(keys.callbacks, t!.id)).toBe(String(next.getTime()));
       expect((await store.get(t!.id))!.callback).toMatchObject({ state: 'pending', attempts: 1, last_status: 500, last_error: null });
       await store.callbacks.recordAttempt(t!.id, { state: 'failed', lastStatus: null, lastError: 'ECONNREFUSED' });
-      expect(await redis.zscore(store.keys.callbacks, t!.id)).toBeNull();
+      expect(await redis.zscore(keys.callbacks, t!.id)).toBeNull();
       expect((await store.get(t!.id))!.callback).toMatchObject({ state: 'failed', attempts: 2, last_status: null, last_error: 'ECONNREFUSED' });
 
-      await redis.zadd(store.keys.callbacks, 0, gone!.id);
-      await redis.del(store.keys.task(gone!.id));
+      await redis.zadd(keys.callbacks, 0, gone!.id);
+      await redis.del(keys.task(gone!.id));
       await store.callbacks.recordAttempt(gone!.id, { state: 'delivered', lastStatus: 200, lastError: null });
-      expect(await redis.zscore(store.keys.callbacks, gone!.id)).toBeNull();
-      expect(await redis.exists(store.keys.task(gone!.id))).toBe(0); // nothing written back
+      expect(await redis.zscore(keys.callbacks, gone!.id)).toBeNull();
+      expect(await redis.exists(keys.task(gone!.id))).toBe(0); // nothing written back
     });
 
     it('retry-callback: ok for a failed one (fresh count, due now); none, missing, or the state otherwise', async () => {
@@ -365,7 +366,7 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
       await store.callbacks.recordAttempt(t!.id, { state: 'failed', lastStatus: 503, lastError: null });
       expect(await store.callbacks.retry(t!.id)).toBe('ok');
       expect((await store.get(t!.id))!.callback).toMatchObject({ state: 'pending', attempts: 0 });
-      expect(Number(await redis.zscore(store.keys.callbacks, t!.id))).toBeLessThanOrEqual(Date.now());
+      expect(Number(await redis.zscore(keys.callbacks, t!.id))).toBeLessThanOrEqual(Date.now());
       await store.callbacks.recordAttempt(t!.id, { state: 'delivered', lastStatus: 200, lastError: null });
       expect(await store.callbacks.retry(t!.id)).toBe('delivered');
       expect(await store.callbacks.retry(plain!.id)).toBe('none');
@@ -375,7 +376,7 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
 
   describe('lock.lua (the scheduled-task dispatcher lease)', () => {
     it('taken when free, refused to another owner, extended for its owner, free again once it ran out', async () => {
-      const lock = store.keys.schedulerLock;
+      const lock = keys.schedulerLock;
       expect(await store.scheduled.lockDispatcher('a', 200)).toBe(true);
       expect(await store.scheduled.lockDispatcher('b', 10_000)).toBe(false);
       expect(await redis.get(lock)).toBe('a');
@@ -388,7 +389,7 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
     });
 
     it('one owner among many asking at once', async () => {
-      const lock = store.keys.schedulerLock;
+      const lock = keys.schedulerLock;
       const owners = Array.from({ length: 20 }, (_, i) => `w${i}`);
       const won = await Promise.all(owners.map((o) => store.scheduled.lockDispatcher(o, 10_000)));
       expect(won.filter(Boolean)).toHaveLength(1);

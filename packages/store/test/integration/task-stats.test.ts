@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeResult, type TaskRecord } from '@celerity/core';
 import { testNamespace } from '@celerity/testkit';
-import { createTaskStore, finishedMember, parseStats, type RedisClient, type TaskStore } from '../../src/index.js';
+import { createKeys, createTaskStore, finishedMember, parseStats, type Keys, type RedisClient, type TaskStore } from '../../src/index.js';
 import { newTask, redisSetups } from './redis-setups.js';
 
 /** The counters, the running and finished lists the scripts keep, and what is read from them. */
@@ -12,12 +12,14 @@ describe.each(SETUPS)('task stats and lists (%s)', (_name, setup) => {
   let ns: string;
   let redis: RedisClient;
   let store: TaskStore;
+  let keys: Keys;
 
   beforeEach(async () => {
     ns = testNamespace();
     redis = setup.connect();
     await redis.connect();
     store = createTaskStore(redis, { namespace: ns, resultTtlSeconds: 120 });
+    keys = createKeys(ns);
   });
   afterEach(async () => {
     redis.disconnect();
@@ -113,7 +115,7 @@ describe.each(SETUPS)('task stats and lists (%s)', (_name, setup) => {
     expect(ranged.length).toBeGreaterThan(0);
 
     // records gone (expired) are skipped, and a page is still full
-    for (const r of listed.slice(0, 30)) await redis.del(store.keys.task(r.id));
+    for (const r of listed.slice(0, 30)) await redis.del(keys.task(r.id));
     const page = await store.list({ status: 'failed', limit: 20 });
     expect(page.items.map((r) => r.id)).toEqual(listed.slice(30, 50).map((r) => r.id));
 
@@ -174,7 +176,7 @@ describe.each(SETUPS)('task stats and lists (%s)', (_name, setup) => {
     expect(await counts(120_000, t0 + 120_000)).toEqual([t0 + 90_000, 0]);
 
     for (let minute = 2; minute <= 130; minute++) await store.stats.snapshot(t0 + minute * 60_000);
-    const kept = (await redis.zrange(store.keys.statsHistory, 0, -1, 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
+    const kept = (await redis.zrange(keys.statsHistory, 0, -1, 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
     const olderThanAnHour = kept.filter((at) => at < t0 + 130 * 60_000 - 65 * 60_000);
     expect(new Set(olderThanAnHour.map((at) => Math.floor(at / 3_600_000))).size).toBe(olderThanAnHour.length); // one an hour
     expect(kept.filter((at) => at >= t0 + 65 * 60_000)).toHaveLength(66); // every minute of the last 65

@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeResult, newTaskId, type NewTask } from '@celerity/core';
-import type { RedisClient, TaskStore } from '../../src/index.js';
+import type { Keys, RedisClient, TaskStore } from '../../src/index.js';
 import { newTask, redisSetups, storeEach } from './redis-setups.js';
 
 const SETUPS = redisSetups();
@@ -9,21 +9,22 @@ const SETUPS = redisSetups();
 describe.each(SETUPS)('task store (%s)', (_name, setup) => {
   let redis: RedisClient;
   let store: TaskStore;
-  storeEach(setup, (connected) => ({ redis, store } = connected));
+  let keys: Keys;
+  storeEach(setup, (connected) => ({ redis, store, keys } = connected));
 
 
   it('walks pending → running → succeeded, storing the result gzip-compressed with a TTL', async () => {
     const [created] = await store.createRecords([newTask()]);
     const id = created!.id;
-    expect(await redis.ttl(store.keys.task(id))).toBe(-1); // unfinished records do not expire
+    expect(await redis.ttl(keys.task(id))).toBe(-1); // unfinished records do not expire
 
     const claim = await store.start(id, 'w1', false);
     expect(claim).toMatchObject({ kind: 'started', attempt: 1, input: { a: 1 } });
     expect(await store.finish(id, { status: 'succeeded', resultGzip: encodeResult({ rows: 42 }) })).toBe('ok');
 
-    const raw = await redis.hgetBuffer(store.keys.task(id), 'result');
+    const raw = await redis.hgetBuffer(keys.task(id), 'result');
     expect(JSON.parse(gunzipSync(raw!).toString())).toEqual({ rows: 42 });
-    const ttl = await redis.ttl(store.keys.task(id));
+    const ttl = await redis.ttl(keys.task(id));
     expect(ttl).toBeGreaterThan(100);
     expect(ttl).toBeLessThanOrEqual(120);
 
@@ -96,7 +97,7 @@ describe.each(SETUPS)('task store (%s)', (_name, setup) => {
     expect(await store.get(poison!.id)).toMatchObject({ status: 'failed', error: { type: 'WORKER_LOST' } });
     expect((await store.deadLetters.list({ limit: 10 })).items).toEqual([expect.objectContaining({ task_id: poison!.id, reason: 'worker_lost' })]);
     expect(await store.get(live!.id)).toMatchObject({ status: 'running' });
-    expect(await redis.zrange(store.keys.leases, 0, -1)).toEqual([live!.id]);
+    expect(await redis.zrange(keys.leases, 0, -1)).toEqual([live!.id]);
     expect(await store.scheduled.reapExpiredLeases(100)).toEqual({ rescheduled: [], lost: [] });
   });
 
@@ -124,8 +125,8 @@ describe.each(SETUPS)('task store (%s)', (_name, setup) => {
     expect(store.events.watchedCount()).toBe(0);
 
     // the final status expires the events with the record, and queues the callback atomically
-    expect(await redis.ttl(store.keys.events(id))).toBeGreaterThan(0);
-    expect(await redis.zscore(store.keys.callbacks, id)).not.toBeNull();
+    expect(await redis.ttl(keys.events(id))).toBeGreaterThan(0);
+    expect(await redis.zscore(keys.callbacks, id)).not.toBeNull();
   });
 
   it('lists newest first with filters and cursor paging, and drops expired ids from the index', async () => {
@@ -150,9 +151,9 @@ describe.each(SETUPS)('task store (%s)', (_name, setup) => {
     await store.cancel(ids[0]!, false);
     expect((await store.list({ limit: 10, status: 'cancelled' })).items.map((r) => r.id)).toEqual([ids[0]]);
 
-    await redis.del(store.keys.task(ids[2]!)); // as if its TTL ran out
+    await redis.del(keys.task(ids[2]!)); // as if its TTL ran out
     expect((await store.list({ limit: 10 })).items).toHaveLength(4);
-    await expect.poll(() => redis.zscore(store.keys.index, ids[2]!)).toBeNull();
+    await expect.poll(() => redis.zscore(keys.index, ids[2]!)).toBeNull();
   });
 
   it('keeps the schedule a task was fired by, and lists one schedule\'s tasks from its own index', async () => {
@@ -167,7 +168,7 @@ describe.each(SETUPS)('task store (%s)', (_name, setup) => {
     expect((await store.list({ limit: 10, schedule: 'nightly' })).items.map((r) => r.id)).toEqual([fired.id]);
     expect((await store.list({ limit: 10, schedule: 'hourly' })).items.map((r) => r.id)).toEqual([other.id]);
     expect((await store.list({ limit: 10, schedule: 'weekly' })).items).toEqual([]);
-    expect(await redis.zscore(store.keys.scheduleTasks('nightly'), fired.id)).toBe('0');
+    expect(await redis.zscore(keys.scheduleTasks('nightly'), fired.id)).toBe('0');
   });
 
   it('answers STORE_UNAVAILABLE at once while Redis is unreachable (API client)', async () => {
