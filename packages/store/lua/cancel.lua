@@ -23,6 +23,7 @@ if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[8]) end
 if status == 'running' then redis.call('HSET', KEYS[1], 'stopping', '1') end
 finalize(KEYS[1], KEYS[2], KEYS[3], 'cancelled', ARGV[2], ARGV[3])
 note_final(ARGV[6], ARGV[1], f[4], f[5], 'cancelled', tonumber(ARGV[7]), status == 'running')
+left_pending(ARGV[6], status, ARGV[1], f[4], f[5])
 stats_and_lists_flush(KEYS[5])
 if status == 'running' then
   redis.call('PUBLISH', KEYS[4], cjson.encode({type = 'cancel', id = ARGV[1], terminate = ARGV[4] == '1'}))

@@ -17,6 +17,7 @@ if ARGV[2] == '1' then
 else
   redis.call('HSET', KEYS[1], 'status', 'pending')
   emit_status(KEYS[1], KEYS[2], 'pending', ARGV[4])
+  zset_later('ZADD', pending_key(ARGV[6], f[3], f[4]), 0, ARGV[5])
 end
 stats_count('n|' .. f[3] .. '|' .. f[4] .. '|released')
 zset_later('ZREM', running_key(ARGV[6], f[3]), ARGV[5])

@@ -14,5 +14,6 @@ redis.call('ZADD', KEYS[3], ARGV[2], ARGV[5])
 emit_status(KEYS[1], KEYS[2], 'scheduled', ARGV[6])
 stats_count('n|' .. f[2] .. '|' .. f[3] .. '|retried')
 if status == 'running' then zset_later('ZREM', running_key(ARGV[7], f[2]), ARGV[5]) end
+left_pending(ARGV[7], status, ARGV[5], f[2], f[3])
 stats_and_lists_flush(KEYS[4])
 return 'ok'

@@ -30,6 +30,7 @@ for i = 1, (#KEYS - 3) / 2 do
     out[i] = {'lost', tostring(used)}
   elseif f[9] and status ~= 'running' and tonumber(f[9]) <= now then
     redis.call('HSET', task_key, 'status', 'expired', 'finished_at', at)
+    left_pending(prefix, status, f[10], f[11], f[12])
     finalize(task_key, events_key, KEYS[2], 'expired', at, ttl)
     note_final(prefix, f[10], f[11], f[12], 'expired', now, false)
     out[i] = {'expired'}
@@ -40,6 +41,7 @@ for i = 1, (#KEYS - 3) / 2 do
     stats_count('n|' .. f[11] .. '|' .. f[12] .. '|started')
     if status == 'running' then stats_count('n|' .. f[11] .. '|' .. f[12] .. '|restarted') end
     zset_later('ZADD', running_key(prefix, f[11]), now, f[10])
+    left_pending(prefix, status, f[10], f[11], f[12])
     out[i] = {'started', tostring(attempts), f[5] or 'null', f[6] or '', f[7] or '', f[3] or '0', f[8] or '', f[13] or ''}
   end
 end

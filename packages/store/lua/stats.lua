@@ -12,6 +12,7 @@
 --   ws|<queue>|<priority>           sum of wait times, ms
 -- Running tasks are kept in `running:<queue>` (id scored by start ms), finished ones in
 -- `done:<status>:<queue>:<task>` (member '<finished ms, 13 digits>:<id>', score 0, newest last),
+-- tasks waiting in their queue in `pending:<queue>:<task>` (id, score 0: lexical = creation order),
 -- the lists GET /tasks reads; their keys are built from the prefix, like reap-leases' record keys.
 local BUCKETS_MS = {{{BUCKETS_MS}}}
 local stats_pending, stats_fields = {}, {}
@@ -89,6 +90,12 @@ end
 
 local function running_key(prefix, queue) return prefix .. 'running:' .. queue end
 local function done_key(prefix, status, queue, task) return prefix .. 'done:' .. status .. ':' .. queue .. ':' .. task end
+local function pending_key(prefix, queue, task) return prefix .. 'pending:' .. queue .. ':' .. task end
+
+-- a task left `pending` (started, expired, cancelled, rescheduled): out of its pending list
+local function left_pending(prefix, status, id, queue, task)
+  if status == 'pending' then zset_later('ZREM', pending_key(prefix, queue, task), id) end
+end
 
 -- a task reached a final status: counted, out of the running list (when it ran), into its final list
 local function note_final(prefix, id, queue, task, status, finished_ms, was_running)
@@ -98,8 +105,12 @@ local function note_final(prefix, id, queue, task, status, finished_ms, was_runn
   zset_later('ZADD', done_key(prefix, status, queue, task), 0, done_member(finished_ms, id))
 end
 
-local function stats_and_lists_flush(stats_key)
-  stats_flush(stats_key)
+local function zset_flush()
   for _, w in ipairs(zset_order) do redis.call(w[1], w[2], unpack(zset_writes[w[3]])) end
   zset_writes, zset_order = {}, {}
+end
+
+local function stats_and_lists_flush(stats_key)
+  stats_flush(stats_key)
+  zset_flush()
 end

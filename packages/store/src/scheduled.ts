@@ -32,7 +32,7 @@ export function createScheduledTasks(client: RedisClient, keys: Keys, ttlSeconds
     /** Claims up to `limit` scheduled tasks that are due, for `leaseMs` (lua/claim-due.lua). */
     async claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<{ tasks: DueTask[]; leaseUntilMs: number }> {
       const leaseUntilMs = now + leaseMs;
-      const flat = await guard(scripts.claimDue({ scheduled: keys.scheduled, nowMs: now, leaseUntilMs, limit, taskPrefix: keys.task(''), nowIso: new Date(now).toISOString() }));
+      const flat = await guard(scripts.claimDue({ scheduled: keys.scheduled, nowMs: now, leaseUntilMs, limit, taskPrefix: keys.task(''), nowIso: new Date(now).toISOString(), prefix: keys.prefix }));
       const tasks: DueTask[] = [];
       for (let i = 0; i + 4 < flat.length; i += 5) {
         tasks.push({ id: flat[i]!, queue: flat[i + 1]!, priority: Number(flat[i + 2]), task: flat[i + 3]!, trace_id: flat[i + 4]! });

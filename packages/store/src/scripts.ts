@@ -149,8 +149,8 @@ function callersOf(call: Call) {
     retry: (a: { keys: TaskKeys; scheduled: string; stats: string; prefix: string; eta: Date; error: string; from: string; id: string; at: string }) =>
       call('retry', [a.keys.record, a.keys.events, a.scheduled, a.stats], [a.eta.toISOString(), a.eta.getTime(), a.error, a.from, a.id, a.at, a.prefix]) as Promise<string>,
 
-    claimDue: (a: { scheduled: string; nowMs: number; leaseUntilMs: number; limit: number; taskPrefix: string; nowIso: string }) =>
-      call('claim-due', [a.scheduled], [a.nowMs, a.leaseUntilMs, a.limit, a.taskPrefix, a.nowIso]) as Promise<string[]>,
+    claimDue: (a: { scheduled: string; nowMs: number; leaseUntilMs: number; limit: number; taskPrefix: string; nowIso: string; prefix: string }) =>
+      call('claim-due', [a.scheduled], [a.nowMs, a.leaseUntilMs, a.limit, a.taskPrefix, a.nowIso, a.prefix]) as Promise<string[]>,
 
     releaseDue: (a: { scheduled: string; entries: readonly { id: string; score: number }[] }) =>
       call('release-due', [a.scheduled], a.entries.flatMap((e) => [e.id, e.score])) as Promise<number>,

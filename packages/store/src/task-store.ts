@@ -64,10 +64,27 @@ export interface ListQuery {
   cursor?: string | undefined;
 }
 
-/** A list cursor: a task id (walk of the creation index) or '<ms>:<id>' (finished lists: finish time; running lists: start time). */
+/**
+ * A list cursor: a task id (lists in creation order) or '<ms>:<id>' (finished lists: finish time;
+ * running lists: start time; scheduled tasks: due time).
+ */
 export const LIST_CURSOR = /^(\d{13}:)?[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 type IndexedQuery = Pick<ListQuery, 'status' | 'schedule' | 'finishedAfterMs' | 'finishedBeforeMs'>;
+
+/**
+ * The order list() answers a query in, which is the index it reads: newest created first (the
+ * creation index, a schedule's index, the pending lists), newest finished first (the finished lists),
+ * newest started first (the running lists), or soonest due first (the scheduled set).
+ */
+export type ListOrder = 'created' | 'finished' | 'started' | 'due';
+
+export function listOrder(query: IndexedQuery): ListOrder {
+  if (listsFinished(query)) return 'finished';
+  if (listsRunning(query)) return 'started';
+  if (query.schedule === undefined && query.status === 'scheduled') return 'due';
+  return 'created';
+}
 
 /** Whether list() answers this query from the finished lists (ordered by finished time) rather than the creation index. */
 export function listsFinished(query: IndexedQuery): boolean {
@@ -82,10 +99,9 @@ export function listsRunning(query: IndexedQuery): boolean {
 }
 
 /** The cursor that resumes a list after this record (see list()). */
-export function listCursorAfter(record: Pick<TaskRecord, 'id' | 'finished_at' | 'started_at'>, query: IndexedQuery): string {
-  if (listsFinished(query) && record.finished_at) return finishedMember(Date.parse(record.finished_at), record.id);
-  if (listsRunning(query) && record.started_at) return finishedMember(Date.parse(record.started_at), record.id);
-  return record.id;
+export function listCursorAfter(record: Pick<TaskRecord, 'id' | 'finished_at' | 'started_at' | 'eta'>, query: IndexedQuery): string {
+  const at = { created: null, finished: record.finished_at, started: record.started_at, due: record.eta }[listOrder(query)];
+  return at ? finishedMember(Date.parse(at), record.id) : record.id;
 }
 
 /** What workers hear on the control channel: a cancel for a running task, or a request for one worker. */
@@ -104,8 +120,6 @@ const FROM = {
 
 /** How many scheduled tasks GET /queues examines at most to count them per queue. */
 export const SCHEDULED_COUNT_LIMIT = 10_000;
-/** How many of the oldest tasks GET /queues examines for each queue's oldest pending one. */
-export const OLDEST_PENDING_BUDGET = 2_000;
 
 /** How many index entries one list request examines at most, so a rare filter cannot scan everything. */
 const LIST_SCAN_BUDGET = 2_000;
@@ -163,26 +177,28 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
   }
 
   /**
-   * Finished tasks newest first from their lists (one per final status, queue and task name, written
-   * by the final-status scripts): the lists that match the filters are read from the cursor down,
-   * `limit` entries each, merged, and the records read; entries whose records expired meanwhile are
-   * skipped and reading goes on, so a page is full unless the lists end.
+   * Newest first from sorted sets of equal scores (lexical order): the sets are read from `upper`
+   * down, `limit` entries each, merged, and the records read; entries whose records expired or no
+   * longer match (`keep`) are skipped and reading goes on, so a page is full unless the sets end.
    */
-  async function listFinished(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
-    const lists = stats
-      .finishedLists(await stats.raw())
-      .filter((l) => (!query.status || l.status === query.status) && (!query.queue || l.queue === query.queue) && (!query.task || l.task === query.task));
-    const lower = query.finishedAfterMs === undefined ? '-' : `[${finishedMember(query.finishedAfterMs, '')}`;
-    let upper = query.cursor ? `(${query.cursor}` : query.finishedBeforeMs === undefined ? '+' : `(${finishedMember(query.finishedBeforeMs, '')}`;
+  async function listMerged(
+    sets: readonly string[],
+    bounds: { lower: string; upper: string },
+    limit: number,
+    idOf: (member: string) => string,
+    keep: (record: TaskRecord) => boolean,
+  ): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
+    const { lower } = bounds;
+    let { upper } = bounds;
     const items: TaskRecord[] = [];
     let lastMember: string | undefined;
     let exhausted = false;
-    for (let examined = 0; items.length < query.limit && examined < LIST_SCAN_BUDGET; ) {
-      const want = query.limit - items.length;
+    for (let examined = 0; items.length < limit && examined < LIST_SCAN_BUDGET; ) {
+      const want = limit - items.length;
       const pipeline = redis.pipeline();
-      // one more than needed from each list: whether anything is left after this page
-      for (const list of lists) pipeline.zrevrangebylex(list.key, upper, lower, 'LIMIT', 0, want + 1);
-      const replies = lists.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
+      // one more than needed from each set: whether anything is left after this page
+      for (const key of sets) pipeline.zrevrangebylex(key, upper, lower, 'LIMIT', 0, want + 1);
+      const replies = sets.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
       const newest = replies.flatMap(([, members]) => (members ?? []) as string[]).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
       const merged = newest.slice(0, want);
       exhausted = newest.length <= want;
@@ -191,19 +207,98 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
         break;
       }
       const reads = redis.pipeline();
-      for (const member of merged) reads.hgetallBuffer(keys.task(member.slice(14)));
+      for (const member of merged) reads.hgetallBuffer(keys.task(idOf(member)));
       const rows = (await guard(reads.exec())) ?? [];
       for (const [i, member] of merged.entries()) {
         examined += 1;
         lastMember = member;
         const fields = rows[i]?.[1] as Record<string, Buffer> | undefined;
-        if (fields?.status) items.push(toRecord(fields));
+        if (!fields?.status) continue;
+        const record = toRecord(fields);
+        if (keep(record)) items.push(record);
       }
       if (exhausted) break;
       upper = `(${lastMember}`;
     }
     return { items, next_cursor: exhausted || !lastMember ? null : lastMember };
   }
+
+  /**
+   * Finished tasks newest finished first from their lists (one per final status, queue and task
+   * name, written by the final-status scripts), those that match the filters merged.
+   */
+  async function listFinished(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
+    const lists = stats
+      .finishedLists(await stats.raw())
+      .filter((l) => (!query.status || l.status === query.status) && (!query.queue || l.queue === query.queue) && (!query.task || l.task === query.task));
+    const lower = query.finishedAfterMs === undefined ? '-' : `[${finishedMember(query.finishedAfterMs, '')}`;
+    const upper = query.cursor ? `(${query.cursor}` : query.finishedBeforeMs === undefined ? '+' : `(${finishedMember(query.finishedBeforeMs, '')}`;
+    return listMerged(lists.map((l) => l.key), { lower, upper }, query.limit, (member) => member.slice(14), () => true);
+  }
+
+  /**
+   * Pending tasks newest created first from the pending lists (one per queue and task name, written
+   * with the status: at submission, and by the scripts that make a task pending or take it out).
+   */
+  async function listPending(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
+    const lists = [...parseStats(await stats.raw()).counts.values()]
+      .filter((c) => (!query.queue || c.queue === query.queue) && (!query.task || c.task === query.task))
+      .map((c) => keys.pending(c.queue, c.task));
+    const upper = query.cursor ? `(${query.cursor}` : '+';
+    return listMerged(lists, { lower: '-', upper }, query.limit, (member) => member, (r) => r.status === 'pending');
+  }
+
+  /**
+   * Scheduled tasks soonest due first from the scheduled set (scored by due time). The set also
+   * holds tasks whose publish is not confirmed yet (`pending`, for milliseconds) and dispatcher
+   * claims; those are skipped, as are tasks of other queues or names when filtered (the walk then
+   * stops at LIST_SCAN_BUDGET entries and the cursor resumes it). A cursor '<due ms>:<id>' resumes
+   * right after its entry, found by rank while it is still there.
+   */
+  async function listScheduled(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
+    let rank = 0;
+    let after: { ms: number; id: string } | undefined;
+    if (query.cursor) {
+      after = { ms: Number(query.cursor.slice(0, 13)), id: query.cursor.slice(14) };
+      const replies = (await guard(redis.pipeline().zscore(keys.scheduled, after.id).zrank(keys.scheduled, after.id).zcount(keys.scheduled, '-inf', `(${after.ms}`).exec())) ?? [];
+      const [score, found, earlier] = replies.map(([, v]) => v as string | number | null);
+      // still there at that time: right after it; else after everything due earlier (then skipped up to its id)
+      rank = score !== null && Number(score) === after.ms && found !== null ? Number(found) + 1 : Number(earlier);
+    }
+    const matches: string[] = [];
+    let last: string | undefined;
+    let exhausted = false;
+    for (let examined = 0; matches.length < query.limit && examined < LIST_SCAN_BUDGET; ) {
+      const flat = await guard(redis.zrange(keys.scheduled, rank, rank + LIST_PAGE - 1, 'WITHSCORES'));
+      const entries: { id: string; ms: number }[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ id: flat[i]!, ms: Number(flat[i + 1]) });
+      rank += entries.length;
+      // entries at the cursor's due time up to its id came before it (the cursor's entry is gone)
+      const fresh = after ? entries.filter((e) => e.ms > after!.ms || (e.ms === after!.ms && e.id > after!.id)) : entries;
+      const rows = await fieldsOf(fresh.map((e) => e.id), ['status', 'queue', 'task']);
+      let read = 0;
+      for (const [i, e] of fresh.entries()) {
+        examined += 1;
+        read += 1;
+        last = finishedMember(e.ms, e.id);
+        const [status, queue, task] = rows[i] ?? [];
+        if (status === 'scheduled' && (!query.queue || queue === query.queue) && (!query.task || task === query.task)) {
+          matches.push(e.id);
+          if (matches.length === query.limit) break;
+        }
+      }
+      if (entries.length < LIST_PAGE && read === fresh.length) {
+        exhausted = true; // a short page read to its end: nothing due later remains
+        break;
+      }
+    }
+    const pipeline = redis.pipeline();
+    for (const id of matches) pipeline.hgetallBuffer(keys.task(id));
+    const rows = matches.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
+    const items = rows.map((row) => row[1] as Record<string, Buffer>).filter((f) => f?.status).map(toRecord).filter((r) => r.status === 'scheduled');
+    return { items, next_cursor: exhausted || !last ? null : last };
+  }
+
   /** some fields of many records, in one pipeline */
   const fieldsOf = async (ids: readonly string[], fields: readonly string[]): Promise<(string | null)[][]> => {
     if (ids.length === 0) return [];
@@ -313,8 +408,10 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       }
       // one ZADD each for the whole batch: the index, and the publish deadlines of the tasks due now
       multi.zadd(keys.index, ...tasks.flatMap((t) => [0, t.id]));
-      const dueNow = options.publishByMs === undefined ? [] : tasks.filter((t) => !t.eta);
-      if (dueNow.length > 0) multi.zadd(keys.scheduled, ...dueNow.flatMap((t) => [options.publishByMs!, t.id]));
+      const dueNow = tasks.filter((t) => !t.eta);
+      if (options.publishByMs !== undefined && dueNow.length > 0) multi.zadd(keys.scheduled, ...dueNow.flatMap((t) => [options.publishByMs!, t.id]));
+      // the pending lists GET /tasks?status=pending reads: one ZADD per queue and task name (a batch has one, mostly)
+      for (const [key, ids] of groupBy(dueNow, (t) => keys.pending(t.queue, t.task))) multi.zadd(key, ...ids.flatMap((id) => [0, id]));
       for (const [field, n] of countBy(tasks, 'submitted')) multi.hincrby(keys.stats, field, n);
       await guard(multi.exec());
       return tasks.map((t) => ({
@@ -351,6 +448,7 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       if (tasks.length === 0) return;
       const ids = tasks.map((t) => t.id);
       const multi = redis.multi().del(...ids.map(keys.task)).zrem(keys.index, ...ids).zrem(keys.scheduled, ...ids);
+      for (const [key, pendingIds] of groupBy(tasks, (t) => keys.pending(t.queue, t.task))) multi.zrem(key, ...pendingIds);
       for (const [field, n] of countBy(tasks, 'submitted')) multi.hincrby(keys.stats, field, -n);
       await guard(multi.exec());
     },
@@ -426,8 +524,11 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
      * `next_cursor` resumes after the last id examined.
      */
     async list(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
-      if (listsFinished(query)) return listFinished(query);
-      if (listsRunning(query)) return listRunning(query);
+      const order = listOrder(query);
+      if (order === 'finished') return listFinished(query);
+      if (order === 'started') return listRunning(query);
+      if (order === 'due') return listScheduled(query);
+      if (query.schedule === undefined && query.status === 'pending') return listPending(query);
       const matches: string[] = [];
       const expired: string[] = [];
       const index = query.schedule === undefined ? keys.index : keys.scheduleTasks(query.schedule);
@@ -484,15 +585,19 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     },
 
     /**
-     * Per queue, since when its oldest pending task has waited (its eta, else its creation), from the
-     * oldest `budget` tasks of the index (ids are time-ordered); a queue whose oldest pending task
-     * lies beyond them is left out.
+     * Per queue, since when its oldest pending task has waited (its eta, else its creation): the
+     * first entry of each pending list (ids are time-ordered), one per queue and task name.
      */
-    async oldestPendingPerQueue(budget = OLDEST_PENDING_BUDGET): Promise<Map<string, string>> {
-      const ids = await guard(redis.zrangebylex(keys.index, '-', '+', 'LIMIT', 0, budget));
+    async oldestPendingPerQueue(): Promise<Map<string, string>> {
+      const lists = [...parseStats(await stats.raw()).counts.values()];
+      const pipeline = redis.pipeline();
+      for (const l of lists) pipeline.zrangebylex(keys.pending(l.queue, l.task), '-', '+', 'LIMIT', 0, 1);
+      const replies = lists.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
+      const ids = replies.flatMap(([, members]) => (members ?? []) as string[]);
       const since = new Map<string, string>();
       for (const [status, queue, createdAt, eta] of await fieldsOf(ids, ['status', 'queue', 'created_at', 'eta'])) {
-        if (status === 'pending' && queue && !since.has(queue)) since.set(queue, eta || createdAt || '');
+        const at = eta || createdAt;
+        if (status === 'pending' && queue && at && (!since.has(queue) || at < since.get(queue)!)) since.set(queue, at);
       }
       return since;
     },
@@ -520,6 +625,18 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       await guard(redis.ping());
     },
   };
+}
+
+/** Task ids grouped by a key of each task, in order. */
+function groupBy<T extends { id: string }>(tasks: readonly T[], keyOf: (t: T) => string): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const t of tasks) {
+    const key = keyOf(t);
+    const ids = groups.get(key);
+    if (ids) ids.push(t.id);
+    else groups.set(key, [t.id]);
+  }
+  return groups;
 }
 
 /** `stats` counter fields (lua/stats.lua) of an event for these tasks, with how many each. */

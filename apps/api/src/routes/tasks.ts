@@ -1,5 +1,5 @@
 import { type TaskRecord, assertTaskId, isFinished, BatchTooLargeError, MalformedRequestError, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
-import { LIST_CURSOR, listCursorAfter, listsFinished, listsRunning } from '@celerity/store';
+import { LIST_CURSOR, listCursorAfter, listOrder, listsFinished } from '@celerity/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
 import { boundedPage } from '../bounded-page.js';
@@ -91,7 +91,7 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           tags: ['tasks'],
           summary: 'List tasks, newest first',
           description:
-            'Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Finished tasks (a final status, or a finished_after/finished_before range) come from indexes, newest finished first, in full pages; running tasks from theirs, newest started first; other lists walk the tasks newest created first. Finished tasks disappear after RESULT_EXPIRES.',
+            'Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Each status comes from its own index, in full pages: finished tasks (a final status, or a finished_after/finished_before range) newest finished first, running tasks newest started first, pending tasks newest created first, scheduled tasks soonest due first. Without a status (or with a schedule) the tasks are walked newest created first. Finished tasks disappear after RESULT_EXPIRES.',
           querystring: ListTasksQuery,
           response: { 200: TaskListSchema, ...problems(400, 401, 503) },
         },
@@ -100,12 +100,12 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         const { view, finished_after, finished_before, ...rest } = request.query;
         const query = { ...rest, finishedAfterMs: finished_after ? Date.parse(finished_after) : undefined, finishedBeforeMs: finished_before ? Date.parse(finished_before) : undefined };
         const finished = listsFinished(query);
-        const indexed = finished || listsRunning(query);
+        const timed = listOrder(query) !== 'created'; // its cursor is '<ms>:<id>'
         if (query.schedule !== undefined && (finished_after || finished_before)) throw new MalformedRequestError('finished_after and finished_before do not combine with schedule');
         if (query.status && !finished && (finished_after || finished_before)) throw new MalformedRequestError(`finished_after and finished_before need a finished status, not ${query.status}`);
         if (query.cursor) {
-          if (!LIST_CURSOR.test(query.cursor) || indexed !== query.cursor.includes(':')) throw new MalformedRequestError('cursor: pass the next_cursor of the previous page of the same list');
-          if (!indexed) assertTaskId(query.cursor);
+          if (!LIST_CURSOR.test(query.cursor) || timed !== query.cursor.includes(':')) throw new MalformedRequestError('cursor: pass the next_cursor of the previous page of the same list');
+          if (!timed) assertTaskId(query.cursor);
         }
         const page = await deps.store.list(query);
         const items = view === 'full' ? page.items : page.items.map(toSummary);

@@ -156,6 +156,69 @@ describe.each(SETUPS)('task store (%s)', (_name, setup) => {
     await expect.poll(() => redis.zscore(keys.index, ids[2]!)).toBeNull();
   });
 
+  it('lists pending tasks from their own lists in full pages, however many finished tasks came after them', async () => {
+    const waiting = [newTask(), newTask({ task: 'demo.sleep' }), newTask({ queue: 'high_priority' })];
+    for (const t of waiting) {
+      await store.createRecords([t]);
+      await new Promise((r) => setTimeout(r, 2)); // distinct UUIDv7 milliseconds
+    }
+    // more finished tasks than one request walks of the creation index (LIST_SCAN_BUDGET)
+    const done = Array.from({ length: 2_100 }, () => newTask());
+    await store.createRecords(done);
+    await Promise.all(done.map((t) => store.start(t.id, 'w1', false)));
+    await Promise.all(done.map((t) => store.finish(t.id, { status: 'succeeded', resultGzip: encodeResult(1) })));
+    const ids = (page: { items: { id: string }[] }) => page.items.map((r) => r.id);
+
+    const page1 = await store.list({ status: 'pending', limit: 2 });
+    expect(ids(page1)).toEqual([waiting[2]!.id, waiting[1]!.id]);
+    const page2 = await store.list({ status: 'pending', limit: 2, cursor: page1.next_cursor! });
+    expect(ids(page2)).toEqual([waiting[0]!.id]);
+    expect(page2.next_cursor).toBeNull();
+    expect(ids(await store.list({ status: 'pending', queue: 'default', task: 'demo.echo', limit: 10 }))).toEqual([waiting[0]!.id]);
+
+    // each way out of `pending` leaves the list, each way back joins it
+    const pendingIds = async () => ids(await store.list({ status: 'pending', limit: 10 }));
+    await store.start(waiting[0]!.id, 'w1', false);
+    await store.cancel(waiting[1]!.id, false);
+    expect(await pendingIds()).toEqual([waiting[2]!.id]);
+    expect(await store.release(waiting[0]!.id, 'w1', { leased: false })).toBe('ok');
+    expect(await pendingIds()).toEqual([waiting[2]!.id, waiting[0]!.id]);
+    await store.deleteRecords([waiting[2]!]);
+    expect(await redis.zcard(keys.pending('high_priority', 'demo.echo'))).toBe(0);
+    const later = newTask({ eta: new Date(Date.now() + 1_000), expires: new Date(Date.now() + 60_000) });
+    await store.createRecords([later]);
+    expect(await pendingIds()).toEqual([waiting[0]!.id]);
+    await store.scheduled.claimDue(10, 5_000, Date.now() + 2_000); // due: the dispatcher makes it pending
+    expect(await pendingIds()).toEqual([later.id, waiting[0]!.id]);
+    expect(await store.start(later.id, 'w1', false)).toMatchObject({ kind: 'started' });
+    expect(await store.retry(waiting[0]!.id, new Date(Date.now() + 60_000), { type: 'E', message: 'x', retryable: true })).toBe('ok');
+    expect(await pendingIds()).toEqual([]);
+    expect(await redis.zcard(keys.pending('default', 'demo.echo'))).toBe(0);
+  });
+
+  it('lists scheduled tasks soonest due first from the scheduled set, resuming after the cursor even when its entry left', async () => {
+    const base = Date.now() + 3_600_000;
+    const at = (s: number) => new Date(base + s * 1000);
+    // two share a due time: their order is their ids'
+    const tasks = [newTask({ eta: at(30) }), newTask({ eta: at(10) }), newTask({ eta: at(20) }), newTask({ eta: at(20) }), newTask({ eta: at(40), queue: 'high_priority' })];
+    await store.createRecords(tasks, { publishByMs: Date.now() + 10_000 });
+    await store.createRecords([newTask()], { publishByMs: Date.now() + 10_000 }); // pending, its publish deadline in the same set
+    const tied = [tasks[2]!.id, tasks[3]!.id].sort();
+    const ids = (page: { items: { id: string }[] }) => page.items.map((r) => r.id);
+
+    const page1 = await store.list({ status: 'scheduled', limit: 2 });
+    expect(ids(page1)).toEqual([tasks[1]!.id, tied[0]]);
+    expect(page1.next_cursor).toBe(`${base + 20_000}:${tied[0]}`);
+    // the cursor's entry leaves the set (claimed and published): the next page still starts right after it
+    await redis.zrem(keys.scheduled, tied[0]!);
+    const page2 = await store.list({ status: 'scheduled', limit: 2, cursor: page1.next_cursor! });
+    expect(ids(page2)).toEqual([tied[1], tasks[0]!.id]);
+    const page3 = await store.list({ status: 'scheduled', limit: 2, cursor: page2.next_cursor! });
+    expect(ids(page3)).toEqual([tasks[4]!.id]);
+    expect(page3.next_cursor).toBeNull();
+    expect(ids(await store.list({ status: 'scheduled', queue: 'high_priority', limit: 10 }))).toEqual([tasks[4]!.id]);
+  });
+
   it('keeps the schedule a task was fired by, and lists one schedule\'s tasks from its own index', async () => {
     const fired = newTask({ schedule: { name: 'nightly', fire_at: '2026-03-01T02:00:00.000Z' } });
     const other = newTask({ schedule: { name: 'hourly', fire_at: '2026-03-01T02:00:00.000Z' } });
