@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_COUNTERS, addHistogram, histogramQuantile, newHistogram, parseStats, type Counts, type Histogram, type ParsedStats, type RawStats, type TaskStore } from '@celerity/store';
+import { TASK_COUNTERS, addHistogram, histogramQuantile, newHistogram, parseStats, subtractStats, type Counts, type Histogram, type ParsedStats, type RawStats, type TaskStore } from '@celerity/store';
 import type { ClusterReading } from './cluster-stats.js';
 
 const CountsSchema = z.object(Object.fromEntries(TASK_COUNTERS.map((c) => [c, z.number().int()])) as Record<(typeof TASK_COUNTERS)[number], z.ZodNumber>);
@@ -125,4 +125,62 @@ export async function failureRateOver(store: TaskStore, raw: RawStats, minutes: 
   const window = await store.stats.window(minutes * 60_000, raw, nowMs);
   const summary = summarize(parseStats(window.raw));
   return { since: window.sinceMs, finished: finishedOf(summary.counts), failureRate: summary.failure_rate };
+}
+
+export const StatsHistoryQuery = z
+  .object({
+    minutes: z.coerce.number().int().min(1).max(60).default(60).describe('how far back (the minute snapshots of the last hour are kept)'),
+    queue: z.string().max(63).optional(),
+    task: z.string().max(200).optional(),
+  })
+  .strict();
+
+const RateSchema = z.number().describe('per second, averaged over the interval');
+export const StatsHistorySchema = z
+  .object({
+    at: z.string(),
+    points: z
+      .array(
+        z.object({
+          from: z.string(),
+          to: z.string(),
+          submitted_per_second: RateSchema,
+          succeeded_per_second: RateSchema,
+          failed_per_second: RateSchema.describe('failed + timed_out, per second'),
+          finished_per_second: RateSchema.describe('succeeded + failed + timed_out, per second'),
+        }),
+      )
+      .describe('oldest first: one interval per pair of minute snapshots, the last one up to now'),
+  })
+  .meta({ id: 'StatsHistory' });
+export type StatsHistory = z.output<typeof StatsHistorySchema>;
+
+/**
+ * GET /stats/history: task rates minute by minute over the last `minutes`, from the minute snapshots
+ * of the counters (the differences of neighbouring ones) and, for the last interval, the counters now.
+ */
+export async function statsHistory(store: TaskStore, query: { minutes: number; queue?: string | undefined; task?: string | undefined }, nowMs = Date.now()): Promise<StatsHistory> {
+  const fromMs = nowMs - query.minutes * 60_000;
+  // one more minute back: the snapshot an interval ending after `fromMs` starts from
+  const { snapshots, now } = await store.stats.history(fromMs - 60_000);
+  const match = { ...(query.queue ? { queue: query.queue } : {}), ...(query.task ? { task: query.task } : {}) };
+  const marks = [...snapshots, { atMs: nowMs, raw: now }];
+  const points: StatsHistory['points'] = [];
+  for (let i = 1; i < marks.length; i += 1) {
+    const [from, to] = [marks[i - 1]!, marks[i]!];
+    if (to.atMs <= from.atMs || to.atMs <= fromMs) continue;
+    const counts = summarize(parseStats(subtractStats(to.raw, from.raw)), match).counts;
+    const seconds = (to.atMs - from.atMs) / 1000;
+    // a removed unpublished task takes its submission back: never a negative rate
+    const rate = (n: number) => Math.max(0, n) / seconds;
+    points.push({
+      from: new Date(from.atMs).toISOString(),
+      to: new Date(to.atMs).toISOString(),
+      submitted_per_second: rate(counts.submitted),
+      succeeded_per_second: rate(counts.succeeded),
+      failed_per_second: rate(counts.failed + counts.timed_out),
+      finished_per_second: rate(finishedOf(counts)),
+    });
+  }
+  return { at: new Date(nowMs).toISOString(), points };
 }

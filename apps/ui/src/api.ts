@@ -53,7 +53,7 @@ export const STATUSES = ['pending', 'scheduled', 'running', 'succeeded', 'failed
 export const FINISHED: readonly string[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'expired'];
 
 // the API's shapes, generated from openapi/openapi.json for @celerity/client: written once
-export type { DeadLetter, Schedule, TaskRecord, TaskStatus } from '@celerity/client';
+export type { DeadLetter, Schedule, StatsHistory, TaskRecord, TaskStatus } from '@celerity/client';
 export type TaskError = NonNullable<TaskRecord['error']>;
 
 export interface Page<T> {

@@ -10,6 +10,7 @@ export type {
   QueuePurgeResult,
   Worker,
   WorkerControlResult,
+  StatsHistory,
   ListDeadLettersQuery,
   ListTasksQuery,
   Schedule,

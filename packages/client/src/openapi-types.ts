@@ -104,7 +104,7 @@ export interface paths {
         };
         /**
          * List tasks, newest first
-         * @description Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Finished tasks (a final status, or a finished_after/finished_before range) come from indexes, newest finished first, in full pages; running tasks from theirs, newest started first; other lists walk the tasks newest created first. Finished tasks disappear after RESULT_EXPIRES.
+         * @description Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Each status comes from its own index, in full pages: finished tasks (a final status, or a finished_after/finished_before range) newest finished first, running tasks newest started first, pending tasks newest created first, scheduled tasks soonest due first. Without a status (or with a schedule) the tasks are walked newest created first. Finished tasks disappear after RESULT_EXPIRES.
          */
         get: {
             parameters: {
@@ -2049,6 +2049,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/stats/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Task rates minute by minute over the last hour: submitted, succeeded, failed per second
+         * @description From the minute snapshots of the counters (taken once a minute by whichever API replica comes first): one interval per pair of neighbouring snapshots, oldest first, the last one up to now. A deployment younger than `minutes` has fewer points. Optionally for one queue or task name.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description how far back (the minute snapshots of the last hour are kept) */
+                    minutes?: number;
+                    queue?: string;
+                    task?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StatsHistory"];
+                    };
+                };
+                /** @description Malformed JSON, or a field that fails validation (`errors` names each field) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No API key, or not one of API_KEYS (send X-API-Key or Authorization: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RabbitMQ or Redis is unreachable (or the API is shutting down); retry after Retry-After seconds */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/tasks": {
         parameters: {
             query?: never;
@@ -3457,6 +3528,22 @@ export interface components {
                     day: components["schemas"]["StatsWindow"];
                 };
             };
+        };
+        StatsHistory: {
+            at: string;
+            /** @description oldest first: one interval per pair of minute snapshots, the last one up to now */
+            points: {
+                from: string;
+                to: string;
+                /** @description per second, averaged over the interval */
+                submitted_per_second: number;
+                /** @description per second, averaged over the interval */
+                succeeded_per_second: number;
+                /** @description failed + timed_out, per second */
+                failed_per_second: number;
+                /** @description succeeded + failed + timed_out, per second */
+                finished_per_second: number;
+            }[];
         };
         TaskHealth: {
             /**

@@ -16,6 +16,7 @@ export type Queue = Schemas['Queue'];
 export type QueuePurgeResult = Schemas['QueuePurgeResult'];
 export type Worker = Schemas['Worker'];
 export type WorkerControlResult = Schemas['WorkerControlResult'];
+export type StatsHistory = Schemas['StatsHistory'];
 export type ScheduleSpec = Schemas['ScheduleSpec'];
 export type SchedulePatch = Schemas['SchedulePatch'];
 

@@ -193,6 +193,17 @@ export function createTaskStats(client: RedisClient, keys: Keys, resultTtlSecond
       return from ? { sinceMs: from.atMs, raw: subtractStats(now, from.raw) } : { sinceMs: null, raw: now };
     },
 
+    /**
+     * The minute snapshots taken at or after `fromMs`, oldest first, and the counters now (one
+     * pipeline: they are read at the same instant). Snapshots are kept one a minute for the last 65
+     * minutes, one an hour after that.
+     */
+    async history(fromMs: number): Promise<{ snapshots: { atMs: number; raw: RawStats }[]; now: RawStats }> {
+      const replies = (await guard(client.pipeline().zrangebyscore(keys.statsHistory, fromMs, '+inf').hgetall(keys.stats).exec())) ?? [];
+      const members = (replies[0]?.[1] ?? []) as string[];
+      return { snapshots: members.map(parseSnapshot), now: toRaw((replies[1]?.[1] ?? {}) as Record<string, string>) };
+    },
+
     /** DELETE /stats: later windows and totals count from now; the stored counters (and /metrics) go on. */
     async reset(nowMs = Date.now()): Promise<void> {
       const now = toRaw(await guard(client.hgetall(keys.stats)));

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
 import { createClusterStats } from '../cluster-stats.js';
 import { createMetricsRegistry } from '../metrics.js';
-import { StatsSchema, statsReport } from '../stats-report.js';
+import { StatsHistoryQuery, StatsHistorySchema, StatsSchema, statsHistory, statsReport } from '../stats-report.js';
 import { TaskHealthSchema, taskHealth } from '../task-health.js';
 import { problems } from '../schemas/tasks.js';
 
@@ -65,6 +65,21 @@ export function statsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async () => statsReport(deps.store, await cluster.read()),
+    );
+
+    app.get(
+      '/stats/history',
+      {
+        schema: {
+          tags: ['ops'],
+          summary: 'Task rates minute by minute over the last hour: submitted, succeeded, failed per second',
+          description:
+            'From the minute snapshots of the counters (taken once a minute by whichever API replica comes first): one interval per pair of neighbouring snapshots, oldest first, the last one up to now. A deployment younger than `minutes` has fewer points. Optionally for one queue or task name.',
+          querystring: StatsHistoryQuery,
+          response: { 200: StatsHistorySchema, ...problems(400, 401, 503) },
+        },
+      },
+      async (request) => statsHistory(deps.store, request.query),
     );
 
     app.delete(

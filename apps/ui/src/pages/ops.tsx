@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type Page, type DeadLetter } from '../api.js';
+import { api, ApiError, type Page, type DeadLetter, type StatsHistory } from '../api.js';
 import { Action, ago, LoadError, Section, StatusBadge, TableHead } from '../components.js';
 import { usePoll } from '../hooks.js';
 
@@ -63,10 +63,18 @@ const itemsOf = <T,>(body: T[] | { items: T[] } | undefined): T[] | undefined =>
 /** lost (no heartbeat), else what it does: running (consuming), paused or stopping */
 const stateOf = (w: Worker) => (w.status === 'lost' ? 'lost' : w.state);
 
-/** Rates sampled from GET /stats while the dashboard is open (an hour at most), kept across page changes. */
-const samples: { at: number; submitted: number; succeeded: number; failed: number }[] = [];
+interface Rate {
+  /** end of the interval the rate is averaged over (ms) */
+  at: number;
+  submitted: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** Rates sampled from GET /stats every 5 s (each over the minute before it), kept across page changes, an hour at most. */
+const samples: Rate[] = [];
 const SAMPLE_MS = 5_000;
-const HOUR_OF_SAMPLES = 3_600_000 / SAMPLE_MS;
+const HOUR_MS = 3_600_000;
 
 function record(stats: Stats): void {
   const m = stats.minute;
@@ -77,21 +85,28 @@ function record(stats: Stats): void {
     succeeded: (m.counts.succeeded ?? 0) / seconds,
     failed: ((m.counts.failed ?? 0) + (m.counts.timed_out ?? 0)) / seconds,
   });
-  if (samples.length > HOUR_OF_SAMPLES) samples.splice(0, samples.length - HOUR_OF_SAMPLES);
+  while (samples.length > 0 && samples[0]!.at < Date.now() - HOUR_MS) samples.shift();
 }
 
-function RateChart() {
+/**
+ * The last hour: minute by minute from GET /stats/history (the counters' minute snapshots, so the
+ * chart starts full however recently the page opened), then the 5-second samples taken since the
+ * newest of those minutes. Time runs left to right, now at the right edge.
+ */
+function RateChart({ history }: { history: StatsHistory | undefined }) {
   const width = 600;
   const height = 140;
-  const max = Math.max(1, ...samples.flatMap((s) => [s.submitted, s.succeeded, s.failed]));
-  // newest at the right edge; the axis spans at least five minutes of samples, at most the hour kept
-  const step = width / Math.max(60, samples.length - 1);
-  const line = (pick: (s: (typeof samples)[number]) => number) =>
-    samples.map((s, i) => `${(width - (samples.length - 1 - i) * step).toFixed(1)},${(height - (pick(s) / max) * (height - 10)).toFixed(1)}`).join(' ');
-  const last = samples.at(-1);
+  const minutes: Rate[] = (history?.points ?? []).map((p) => ({ at: Date.parse(p.to), submitted: p.submitted_per_second, succeeded: p.succeeded_per_second, failed: p.failed_per_second }));
+  const since = minutes.at(-1)?.at ?? 0;
+  const series = [...minutes, ...samples.filter((s) => s.at > since)];
+  const end = Math.max(Date.now(), series.at(-1)?.at ?? 0);
+  const max = Math.max(1, ...series.flatMap((s) => [s.submitted, s.succeeded, s.failed]));
+  const x = (at: number) => Math.max(0, width - ((end - at) / HOUR_MS) * width);
+  const line = (pick: (s: Rate) => number) => series.map((s) => `${x(s.at).toFixed(1)},${(height - (pick(s) / max) * (height - 10)).toFixed(1)}`).join(' ');
+  const last = series.at(-1);
   return (
-    <figure class="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" role="img" aria-label={`Tasks per second over the last minute, sampled every 5 s: submitted ${num(last?.submitted, 2)}, succeeded ${num(last?.succeeded, 2)}, failed ${num(last?.failed, 2)}`}>
+    <figure class="chart" data-testid="rate-chart" data-points={series.length}>
+      <svg viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" role="img" aria-label={`Tasks per second over the last hour: now submitted ${num(last?.submitted, 2)}, succeeded ${num(last?.succeeded, 2)}, failed ${num(last?.failed, 2)}`}>
         <line x1="0" y1={height - 0.5} x2={width} y2={height - 0.5} class="axis" />
         <polyline points={line((s) => s.submitted)} class="l-submitted" />
         <polyline points={line((s) => s.succeeded)} class="l-succeeded" />
@@ -99,7 +114,7 @@ function RateChart() {
       </svg>
       <figcaption>
         <span class="key l-submitted">submitted {num(last?.submitted, 2)}/s</span> <span class="key l-succeeded">succeeded {num(last?.succeeded, 2)}/s</span>{' '}
-        <span class="key l-failed">failed {num(last?.failed, 2)}/s</span> · per second over the last minute, sampled every 5 s since this page opened (top {num(max, 1)}/s)
+        <span class="key l-failed">failed {num(last?.failed, 2)}/s</span> · the last hour, minute by minute, then every 5 s (top {num(max, 1)}/s)
       </figcaption>
     </figure>
   );
@@ -111,6 +126,8 @@ export function Overview() {
   const queues = usePoll(() => api<Queue[] | { items: Queue[] }>('GET', '/queues'), 'queues', SAMPLE_MS);
   const workers = usePoll(() => api<Worker[] | { items: Worker[] }>('GET', '/workers'), 'workers', SAMPLE_MS);
   const dead = usePoll(() => api<Page<DeadLetter>>('GET', '/dead-letters?limit=1'), 'dead', SAMPLE_MS);
+  // the minutes before the page opened; again each minute, as snapshots are taken
+  const history = usePoll(() => api<StatsHistory>('GET', '/stats/history?minutes=60'), 'history', 60_000);
   const [, redraw] = useState(0);
   useEffect(() => {
     if (stats.data) {
@@ -166,7 +183,7 @@ export function Overview() {
           </dl>
         </Section>
       </div>
-      <Section title="Tasks per second">{stats.error ? <LoadError error={stats.error} what="Statistics (GET /stats)" /> : <RateChart />}</Section>
+      <Section title="Tasks per second">{stats.error ? <LoadError error={stats.error} what="Statistics (GET /stats)" /> : <RateChart history={history.data} />}</Section>
       <Section title="Queues">
         {/* without GET /queues, the depths and consumers GET /stats reports (no oldest wait) */}
         {queues.error instanceof ApiError && queues.error.status === 404 && s?.queues ? (
