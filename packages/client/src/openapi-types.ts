@@ -104,7 +104,7 @@ export interface paths {
         };
         /**
          * List tasks, newest first
-         * @description Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Each status comes from its own index, in full pages: finished tasks (a final status, or a finished_after/finished_before range) newest finished first, running tasks newest started first, pending tasks newest created first, scheduled tasks soonest due first. Without a status (or with a schedule) the tasks are walked newest created first. Finished tasks disappear after RESULT_EXPIRES.
+         * @description Filters by status, queue, task name, schedule and trace id; page with `cursor` = the previous `next_cursor`. Each status comes from its own index, in full pages: finished tasks (a final status, or a finished_after/finished_before range) newest finished first, running tasks newest started first, pending tasks newest created first, scheduled tasks soonest due first. Without a status (or with a schedule) the tasks are walked newest created first. Finished tasks disappear after RESULT_EXPIRES.
          */
         get: {
             parameters: {
@@ -115,6 +115,8 @@ export interface paths {
                     task?: string;
                     /** @description Tasks fired by this schedule */
                     schedule?: string;
+                    /** @description Tasks submitted with this trace id (X-Trace-Id, or the one the API made up for the request: a single task, or a batch) */
+                    trace_id?: string;
                     /** @description Finished at or after this time (finished tasks only; from their indexes) */
                     finished_after?: string;
                     /** @description Finished before this time (finished tasks only; from their indexes) */

@@ -42,6 +42,8 @@ export function createKeys(namespace: string | undefined) {
     statsBaseline: `${prefix}stats:baseline`,
     /** sorted set: one queue's running tasks scored by start time in ms (also built in lua/stats.lua) */
     running: (queue: string) => `${prefix}running:${queue}`,
+    /** sorted set like `index`: the tasks submitted with one trace id by a caller, or in one batch (GET /tasks?trace_id=); expires */
+    trace: (traceId: string) => `${prefix}trace:${traceId}`,
     /** sorted set, scores 0: the ids of one queue's `pending` tasks of one task name, lexical = creation order (lua/stats.lua) */
     pending: (queue: string, task: string) => `${prefix}pending:${queue}:${task}`,
     /** sorted set, scores 0: finished tasks of one status, queue and task name as '<finished ms, 13 digits>:<id>' (lua/stats.lua) */

@@ -7,6 +7,7 @@ import {
   decodeResult,
   isFinished,
   TASK_STATUSES,
+  taskIdOfTraceId,
   type ErrorPayload,
   type NewTask,
   type TaskCallback,
@@ -57,6 +58,8 @@ export interface ListQuery {
   task?: string | undefined;
   /** tasks fired by this schedule (walks the schedule's own index) */
   schedule?: string | undefined;
+  /** tasks with this trace id (walks the trace's own index, see indexTrace) */
+  traceId?: string | undefined;
   /** finished at or after / before (ms): finished tasks only, answered from their lists */
   finishedAfterMs?: number | undefined;
   finishedBeforeMs?: number | undefined;
@@ -70,7 +73,10 @@ export interface ListQuery {
  */
 export const LIST_CURSOR = /^(\d{13}:)?[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-type IndexedQuery = Pick<ListQuery, 'status' | 'schedule' | 'finishedAfterMs' | 'finishedBeforeMs'>;
+type IndexedQuery = Pick<ListQuery, 'status' | 'schedule' | 'traceId' | 'finishedAfterMs' | 'finishedBeforeMs'>;
+
+/** A schedule's or a trace's tasks: walked from their own index, newest created first, whatever the other filters. */
+const ownIndex = (query: IndexedQuery) => query.schedule !== undefined || query.traceId !== undefined;
 
 /**
  * The order list() answers a query in, which is the index it reads: newest created first (the
@@ -82,20 +88,20 @@ export type ListOrder = 'created' | 'finished' | 'started' | 'due';
 export function listOrder(query: IndexedQuery): ListOrder {
   if (listsFinished(query)) return 'finished';
   if (listsRunning(query)) return 'started';
-  if (query.schedule === undefined && query.status === 'scheduled') return 'due';
+  if (!ownIndex(query) && query.status === 'scheduled') return 'due';
   return 'created';
 }
 
 /** Whether list() answers this query from the finished lists (ordered by finished time) rather than the creation index. */
 export function listsFinished(query: IndexedQuery): boolean {
-  if (query.schedule !== undefined) return false;
+  if (ownIndex(query)) return false;
   if (query.status !== undefined) return isFinished(query.status);
   return query.finishedAfterMs !== undefined || query.finishedBeforeMs !== undefined;
 }
 
 /** Whether list() answers this query from the running lists (ordered by start time). */
 export function listsRunning(query: IndexedQuery): boolean {
-  return query.schedule === undefined && query.status === 'running';
+  return !ownIndex(query) && query.status === 'running';
 }
 
 /** The cursor that resumes a list after this record (see list()). */
@@ -297,6 +303,74 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     const rows = matches.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
     const items = rows.map((row) => row[1] as Record<string, Buffer>).filter((f) => f?.status).map(toRecord).filter((r) => r.status === 'scheduled');
     return { items, next_cursor: exhausted || !last ? null : last };
+  }
+
+  /**
+   * Newest created first from a sorted set of ids (the creation index, a schedule's, a trace's), the
+   * filters applied while walking it: at most LIST_SCAN_BUDGET entries a request, `next_cursor`
+   * resumes after the last id examined; ids whose records expired are dropped from the set.
+   */
+  async function walkIndex(index: string, query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
+    const matches: string[] = [];
+    const expired: string[] = [];
+    let upper = query.cursor ? `(${query.cursor}` : '+';
+    let examined = 0;
+    let exhausted = false;
+    let lastExamined: string | undefined;
+    while (matches.length < query.limit && examined < LIST_SCAN_BUDGET) {
+      const ids = await guard(redis.zrevrangebylex(index, upper, '-', 'LIMIT', 0, LIST_PAGE));
+      if (ids.length === 0) {
+        exhausted = true;
+        break;
+      }
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hmget(keys.task(id), 'status', 'queue', 'task', 'schedule');
+      const rows = (await guard(pipeline.exec())) ?? [];
+      for (const [i, id] of ids.entries()) {
+        examined += 1;
+        lastExamined = id;
+        const [status, queue, task, schedule] = (rows[i]?.[1] ?? []) as (string | null)[];
+        if (!status) expired.push(id);
+        else if (
+          (!query.status || status === query.status) &&
+          (!query.queue || queue === query.queue) &&
+          (!query.task || task === query.task) &&
+          (query.schedule === undefined || schedule === query.schedule)
+        ) {
+          matches.push(id);
+          if (matches.length === query.limit) break;
+        }
+      }
+      if (ids.length < LIST_PAGE && lastExamined === ids.at(-1)) {
+        exhausted = true; // a short page read to its end: nothing older remains
+        break;
+      }
+      upper = `(${lastExamined}`;
+    }
+    if (expired.length > 0) void redis.zrem(index, ...expired).catch(() => undefined); // lazy clean-up of expired records
+    const pipeline = redis.pipeline();
+    for (const id of matches) pipeline.hgetallBuffer(keys.task(id));
+    const rows = matches.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
+    const items = rows.map((row) => row[1] as Record<string, Buffer>).filter((f) => f?.status).map(toRecord);
+    return { items, next_cursor: exhausted || !lastExamined ? null : lastExamined };
+  }
+
+  /**
+   * A trace's tasks: its index (indexTrace), and the task whose id the trace id stands for (a single
+   * submission without a caller's trace id; see taskIdOfTraceId), which, created first, comes last.
+   */
+  async function listTrace(query: ListQuery, traceId: string): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
+    const page = await walkIndex(keys.trace(traceId), query);
+    const rootId = taskIdOfTraceId(traceId);
+    if (!rootId || page.next_cursor !== null || (query.cursor && rootId >= query.cursor) || page.items.some((r) => r.id === rootId)) return page;
+    const root = await guard(redis.hgetallBuffer(keys.task(rootId)));
+    if (!root.status) return page;
+    const record = toRecord(root);
+    const matches = record.trace_id === traceId && (!query.status || record.status === query.status) && (!query.queue || record.queue === query.queue) && (!query.task || record.task === query.task) && (query.schedule === undefined || record.schedule?.name === query.schedule);
+    if (!matches) return page;
+    // a full page: the root task comes on the next one (its cursor: the last id here, newer than the root)
+    if (page.items.length >= query.limit) return { items: page.items, next_cursor: page.items.at(-1)!.id };
+    return { items: [...page.items, record], next_cursor: null };
   }
 
   /** some fields of many records, in one pipeline */
@@ -518,60 +592,30 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
     },
 
     /**
-     * Newest first. Finished tasks (a final status, or a finished-time range) come from their lists,
-     * newest finished first (listFinished), running ones from theirs, newest started first
-     * (listRunning); otherwise filters are applied while walking the creation index, and
-     * `next_cursor` resumes after the last id examined.
+     * Each status from its own index (listOrder): finished tasks (a final status, or a finished-time
+     * range) newest finished first, running ones newest started first, pending ones newest created
+     * first, scheduled ones soonest due first. A schedule's or a trace's tasks, and lists without a
+     * status, walk their index newest created first, filtering as they go (walkIndex).
      */
     async list(query: ListQuery): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
       const order = listOrder(query);
       if (order === 'finished') return listFinished(query);
       if (order === 'started') return listRunning(query);
       if (order === 'due') return listScheduled(query);
-      if (query.schedule === undefined && query.status === 'pending') return listPending(query);
-      const matches: string[] = [];
-      const expired: string[] = [];
-      const index = query.schedule === undefined ? keys.index : keys.scheduleTasks(query.schedule);
-      let upper = query.cursor ? `(${query.cursor}` : '+';
-      let examined = 0;
-      let exhausted = false;
-      let lastExamined: string | undefined;
-      while (matches.length < query.limit && examined < LIST_SCAN_BUDGET) {
-        const ids = await guard(redis.zrevrangebylex(index, upper, '-', 'LIMIT', 0, LIST_PAGE));
-        if (ids.length === 0) {
-          exhausted = true;
-          break;
-        }
-        const pipeline = redis.pipeline();
-        for (const id of ids) pipeline.hmget(keys.task(id), 'status', 'queue', 'task', 'schedule');
-        const rows = (await guard(pipeline.exec())) ?? [];
-        for (const [i, id] of ids.entries()) {
-          examined += 1;
-          lastExamined = id;
-          const [status, queue, task, schedule] = (rows[i]?.[1] ?? []) as (string | null)[];
-          if (!status) expired.push(id);
-          else if (
-            (!query.status || status === query.status) &&
-            (!query.queue || queue === query.queue) &&
-            (!query.task || task === query.task) &&
-            (query.schedule === undefined || schedule === query.schedule)
-          ) {
-            matches.push(id);
-            if (matches.length === query.limit) break;
-          }
-        }
-        if (ids.length < LIST_PAGE && lastExamined === ids.at(-1)) {
-          exhausted = true; // a short page read to its end: nothing older remains
-          break;
-        }
-        upper = `(${lastExamined}`;
-      }
-      if (expired.length > 0) void redis.zrem(index, ...expired).catch(() => undefined); // lazy clean-up of expired records
-      const pipeline = redis.pipeline();
-      for (const id of matches) pipeline.hgetallBuffer(keys.task(id));
-      const rows = matches.length > 0 ? ((await guard(pipeline.exec())) ?? []) : [];
-      const items = rows.map((row) => row[1] as Record<string, Buffer>).filter((f) => f?.status).map(toRecord);
-      return { items, next_cursor: exhausted || !lastExamined ? null : lastExamined };
+      if (!ownIndex(query) && query.status === 'pending') return listPending(query);
+      if (query.traceId !== undefined) return listTrace(query, query.traceId);
+      return walkIndex(query.schedule === undefined ? keys.index : keys.scheduleTasks(query.schedule), query);
+    },
+
+    /**
+     * Lists tasks under their trace id (GET /tasks?trace_id=) for `keepSeconds`, or as long as it was
+     * kept already: one transaction of ZADD and two EXPIRE (NX, then GT), written by the API for a
+     * submission that carries the caller's X-Trace-Id, and for a batch.
+     */
+    async indexTrace(traceId: string, ids: readonly string[], keepSeconds: number): Promise<void> {
+      if (ids.length === 0) return;
+      const key = keys.trace(traceId);
+      await guard(redis.multi().zadd(key, ...ids.flatMap((id) => [0, id])).expire(key, keepSeconds, 'NX').expire(key, keepSeconds, 'GT').exec());
     },
 
     /** Tasks waiting for their eta or a retry, counted per queue; the first `limit` of the scheduled set are examined. */

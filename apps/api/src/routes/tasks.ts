@@ -1,4 +1,4 @@
-import { type TaskRecord, assertTaskId, isFinished, BatchTooLargeError, MalformedRequestError, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
+import { type TaskRecord, assertTaskId, isFinished, taskIdOfTraceId, BatchTooLargeError, MalformedRequestError, CallbackNotRetryableError, TaskAlreadyFinishedError, TaskNotFoundError } from '@celerity/core';
 import { LIST_CURSOR, listCursorAfter, listOrder, listsFinished } from '@celerity/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
@@ -27,6 +27,9 @@ function toSummary(record: TaskRecord): TaskSummary {
 }
 
 export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  // a trace's index lives as long as its tasks' records may: until the last eta, RESULT_EXPIRES after, and a day to run
+  const traceKeepSeconds = (records: readonly TaskRecord[]) =>
+    deps.config.RESULT_EXPIRES + 86_400 + Math.ceil(Math.max(0, ...records.map((r) => (r.eta ? Date.parse(r.eta) - Date.now() : 0))) / 1000);
   const waits = createTaskWaits(deps.store);
   const waitSeconds = (asked: number | undefined) => Math.min(asked ?? 0, deps.config.TASK_WAIT_MAX);
   return async (app) => {
@@ -49,7 +52,12 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const key = request.headers['idempotency-key'];
-        const { record, replayed } = await deps.producer.submit(request.body, String(request.id), key === undefined ? undefined : clientIdempotencyKey(request.caller, key));
+        const traceId = String(request.id);
+        // a trace id the API made up is this task's id (found by it without an index); the caller's is indexed
+        const callersTrace = request.headers['x-trace-id'] === traceId;
+        const taskId = callersTrace ? undefined : (taskIdOfTraceId(traceId) ?? undefined);
+        const { record, replayed } = await deps.producer.submit(request.body, traceId, key === undefined ? undefined : clientIdempotencyKey(request.caller, key), taskId);
+        if (callersTrace && !replayed) await deps.store.indexTrace(traceId, [record.id], traceKeepSeconds([record]));
         if (replayed) reply.header('idempotent-replayed', 'true');
         const seconds = waitSeconds(request.query.wait);
         const latest = seconds > 0 ? await waits.waitFor(record.id, seconds, replayed ? undefined : record) : record;
@@ -80,6 +88,7 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const tasks = await deps.producer.submitBatch(request.body.tasks, String(request.id));
+        await deps.store.indexTrace(String(request.id), tasks.map((t) => t.id), traceKeepSeconds(tasks));
         return reply.code(202).send({ tasks });
       },
     );
@@ -91,17 +100,17 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           tags: ['tasks'],
           summary: 'List tasks, newest first',
           description:
-            'Filters by status, queue, task name and schedule; page with `cursor` = the previous `next_cursor`. Each status comes from its own index, in full pages: finished tasks (a final status, or a finished_after/finished_before range) newest finished first, running tasks newest started first, pending tasks newest created first, scheduled tasks soonest due first. Without a status (or with a schedule) the tasks are walked newest created first. Finished tasks disappear after RESULT_EXPIRES.',
+            'Filters by status, queue, task name, schedule and trace id; page with `cursor` = the previous `next_cursor`. Each status comes from its own index, in full pages: finished tasks (a final status, or a finished_after/finished_before range) newest finished first, running tasks newest started first, pending tasks newest created first, scheduled tasks soonest due first. Without a status (or with a schedule) the tasks are walked newest created first. Finished tasks disappear after RESULT_EXPIRES.',
           querystring: ListTasksQuery,
           response: { 200: TaskListSchema, ...problems(400, 401, 503) },
         },
       },
       async (request) => {
-        const { view, finished_after, finished_before, ...rest } = request.query;
-        const query = { ...rest, finishedAfterMs: finished_after ? Date.parse(finished_after) : undefined, finishedBeforeMs: finished_before ? Date.parse(finished_before) : undefined };
+        const { view, finished_after, finished_before, trace_id, ...rest } = request.query;
+        const query = { ...rest, traceId: trace_id, finishedAfterMs: finished_after ? Date.parse(finished_after) : undefined, finishedBeforeMs: finished_before ? Date.parse(finished_before) : undefined };
         const finished = listsFinished(query);
         const timed = listOrder(query) !== 'created'; // its cursor is '<ms>:<id>'
-        if (query.schedule !== undefined && (finished_after || finished_before)) throw new MalformedRequestError('finished_after and finished_before do not combine with schedule');
+        if ((query.schedule !== undefined || trace_id !== undefined) && (finished_after || finished_before)) throw new MalformedRequestError('finished_after and finished_before do not combine with schedule or trace_id');
         if (query.status && !finished && (finished_after || finished_before)) throw new MalformedRequestError(`finished_after and finished_before need a finished status, not ${query.status}`);
         if (query.cursor) {
           if (!LIST_CURSOR.test(query.cursor) || timed !== query.cursor.includes(':')) throw new MalformedRequestError('cursor: pass the next_cursor of the previous page of the same list');

@@ -93,6 +93,11 @@ export const ListTasksQuery = z
     queue: z.string().max(63).optional(),
     task: z.string().max(MAX_TASK_NAME_LENGTH).optional(),
     schedule: z.string().max(100).optional().describe('Tasks fired by this schedule'),
+    trace_id: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+      .optional()
+      .describe('Tasks submitted with this trace id (X-Trace-Id, or the one the API made up for the request: a single task, or a batch)'),
     finished_after: z.iso.datetime({ offset: true }).optional().describe('Finished at or after this time (finished tasks only; from their indexes)'),
     finished_before: z.iso.datetime({ offset: true }).optional().describe('Finished before this time (finished tasks only; from their indexes)'),
     limit: z.coerce.number().int().min(1).max(100).default(20),

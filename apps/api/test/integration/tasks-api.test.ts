@@ -252,6 +252,44 @@ describe('GET /tasks', () => {
   });
 });
 
+describe('GET /tasks?trace_id=', () => {
+  const ids = (res: { json(): { items: { id: string }[] } }) => res.json().items.map((r) => r.id);
+
+  it('finds a task by the trace id the API made up for it (its id), by the caller\'s X-Trace-Id, and a batch by its own', async () => {
+    h = await startApiHarness();
+    const root = await post(h, { task: 'demo.echo' });
+    const trace = root.headers['x-trace-id'] as string;
+    // no X-Trace-Id: the trace id is the task's id without its dashes, so no index is written for it
+    expect(root.json().id.replaceAll('-', '')).toBe(trace);
+    expect(await h.redis.exists(h.keys.trace(trace))).toBe(0);
+    expect(ids(await h.app.inject({ method: 'GET', url: `/tasks?trace_id=${trace}` }))).toEqual([root.json().id]);
+
+    // a job submitting follow-ups under its own trace id (X-Trace-Id): they and the first task, newest first
+    const followUps: string[] = [];
+    for (const task of ['demo.sleep', 'demo.echo']) {
+      await new Promise((r) => setTimeout(r, 2));
+      followUps.push((await h.app.inject({ method: 'POST', url: '/tasks', headers: { 'x-trace-id': trace }, payload: { task } })).json().id);
+    }
+    expect(ids(await h.app.inject({ method: 'GET', url: `/tasks?trace_id=${trace}` }))).toEqual([followUps[1], followUps[0], root.json().id]);
+    expect(ids(await h.app.inject({ method: 'GET', url: `/tasks?trace_id=${trace}&task=demo.echo` }))).toEqual([followUps[1], root.json().id]);
+    const page1 = await h.app.inject({ method: 'GET', url: `/tasks?trace_id=${trace}&limit=2` });
+    expect(ids(page1)).toEqual([followUps[1], followUps[0]]);
+    const page2 = await h.app.inject({ method: 'GET', url: `/tasks?trace_id=${trace}&limit=2&cursor=${page1.json().next_cursor}` });
+    expect(page2.json()).toMatchObject({ items: [{ id: root.json().id }], next_cursor: null });
+    expect(await h.redis.ttl(h.keys.trace(trace))).toBeGreaterThan(86_400);
+
+    const batch = await h.app.inject({ method: 'POST', url: '/tasks/batch', payload: { tasks: [{ task: 'demo.echo' }, { task: 'demo.echo', countdown: 60 }] } });
+    const batchTrace = batch.headers['x-trace-id'] as string;
+    expect(ids(await h.app.inject({ method: 'GET', url: `/tasks?trace_id=${batchTrace}` })).sort()).toEqual(batch.json().tasks.map((t: { id: string }) => t.id).sort());
+    const caller = await h.app.inject({ method: 'POST', url: '/tasks/batch', headers: { 'x-trace-id': 'order-42' }, payload: { tasks: [{ task: 'demo.echo' }] } });
+    expect(ids(await h.app.inject({ method: 'GET', url: '/tasks?trace_id=order-42&status=pending' }))).toEqual([caller.json().tasks[0].id]);
+
+    expect(ids(await h.app.inject({ method: 'GET', url: '/tasks?trace_id=nothing-here' }))).toEqual([]);
+    expect((await h.app.inject({ method: 'GET', url: '/tasks?trace_id=a%20b' })).statusCode).toBe(400);
+    expect((await h.app.inject({ method: 'GET', url: `/tasks?trace_id=${trace}&finished_after=2026-01-01T00:00:00Z` })).statusCode).toBe(400);
+  });
+});
+
 describe('GET and DELETE /tasks/:id', () => {
   it('answers 400 for a malformed id and 404 for an unknown one', async () => {
     h = await startApiHarness();
