@@ -12,6 +12,7 @@ import { createPrioritySlots } from './priority-slots.js';
 import { createProgressWriter } from './progress-writer.js';
 import { startCallbackDispatcher } from './callback-dispatcher.js';
 import { startScheduledDispatcher } from './scheduled-dispatcher.js';
+import { startParkedDrainer } from './parked-drainer.js';
 import { startMetricsServer } from './metrics-server.js';
 import { startHeartbeat } from './heartbeat.js';
 import { startHealthServer } from './health-server.js';
@@ -173,7 +174,7 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
         held.set(delivery.queue, (held.get(delivery.queue) ?? 1) - 1);
       }
     },
-    { queues, prefetch },
+    { queues, prefetch, handlerFailureLimit: config.WORKER_HANDLER_FAILURE_LIMIT },
   );
   await heartbeat.ready;
   const health =
@@ -192,6 +193,7 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
       )
     : undefined;
   const dispatcher = startScheduledDispatcher({ store, broker, producer: createProducerFromConfig(config, { store, broker, log }), log, owner: workerName });
+  const parkedDrainer = startParkedDrainer({ store, broker, log });
   if (!config.WEBHOOK_SECRET) log.warn('WEBHOOK_SECRET is not set: task callbacks are sent unsigned');
   const callbacks = startCallbackDispatcher({
     store,
@@ -220,6 +222,7 @@ export async function startWorker(config: Readonly<Config>, log: Logger, options
         await burst?.close();
         await heartbeat.beatNow(); // shows `stopping` while it drains
         await dispatcher.close();
+        await parkedDrainer.close();
         await callbacks.close();
         await broker.cancelConsumers();
         slots.callOffWaiting(); // prefetched, not started: back to the queue for other workers

@@ -2,7 +2,7 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Consum
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelayMs, BrokerUnavailableError, connectOrExplain, type Backoff, type Config, type Logger, type QueueDefinition, type TaskMessage } from '@celerity/core';
-import { physicalQueueName, queueDeclarations } from './topology.js';
+import { PARKING_QUEUE, parkingQueueDeclaration, physicalQueueName, queueDeclarations } from './topology.js';
 
 export interface BrokerOptions {
   url: string;
@@ -43,6 +43,21 @@ export interface ConsumeOptions {
   queues: readonly string[];
   /** unacknowledged deliveries in flight on this consumer's channel */
   prefetch: number;
+  /** failures of the handler in a row after which a message is parked (WORKER_HANDLER_FAILURE_LIMIT); unset: never */
+  handlerFailureLimit?: number;
+}
+
+/** A message parked after its handler failed `handlerFailureLimit` times in a row. */
+export interface ParkedMessage {
+  /** the logical queue it was consumed from */
+  queue: string;
+  body: Buffer;
+  /** its message id: the task id */
+  messageId: string | undefined;
+  failures: number;
+  /** the last failure's message */
+  lastError: string;
+  parkedAt: string;
 }
 
 export interface Broker {
@@ -63,6 +78,13 @@ export interface Broker {
    * acks them (gone for good), settle(false) hands them back.
    */
   takeMessages(queue: string, max: number): Promise<{ bodies: Buffer[]; settle(remove: boolean): Promise<void> }>;
+  /** Messages in the parking queue (see HANDLER_FAILURE_BACKOFF). */
+  parkedCount(): Promise<number>;
+  /**
+   * Takes up to `max` parked messages, oldest first, on a channel of their own: settle(n) removes the
+   * first n (handled) and hands the rest back.
+   */
+  takeParked(max: number): Promise<{ messages: ParkedMessage[]; settle(handled: number): Promise<void> }>;
   isConnected(): boolean;
   /** Whether the channel consume() opened is open now (also while every queue is paused). */
   isConsuming(): boolean;
@@ -74,17 +96,38 @@ export interface Broker {
 }
 
 /**
- * A delivery whose handler threw (Redis answering LOADING or BUSY, say) is held for a backoff before
- * it is requeued, so it cannot come back at broker speed: the delay's ceiling doubles with the
- * failures of that message in this process (0.2 s, 0.4 s, … 10 s, jittered), and from the
- * HANDLER_FAILURES_BEFORE_ALERT-th on each failure is logged as an error. The message itself is
- * kept, never dead-lettered: a handler that throws meets a fault of the infrastructure (Redis
- * LOADING, BUSY, down) or of the code, not of the task, and runs once that is mended.
+ * A delivery whose handler threw (Redis answering LOADING or BUSY, say) is held for a backoff and then
+ * put back, so it cannot come back at broker speed: the delay's ceiling doubles with the failures of
+ * that message (0.2 s, 0.4 s, … 10 s, jittered), and from the HANDLER_FAILURES_BEFORE_ALERT-th on
+ * each failure is logged as an error. The failures are counted on the message itself, durably: it
+ * goes back as a copy carrying the count in a header (FAILURES_HEADER), published on the confirm
+ * channel, and the original is acked only once the copy is confirmed (if the copy cannot be
+ * published, the original is requeued, uncounted). After `handlerFailureLimit` failures in a row the
+ * copy goes to the parking queue instead (PARKING_QUEUE, in RabbitMQ, so parking needs no Redis);
+ * the worker moves parked messages to the dead letters once Redis answers again.
  */
 export const HANDLER_FAILURE_BACKOFF: Backoff = { baseMs: 200, maxMs: 10_000, floorMs: 100 };
 export const HANDLER_FAILURES_BEFORE_ALERT = 10;
-/** messages whose failures are remembered at most (the oldest forgotten first) */
-const FAILURES_REMEMBERED = 10_000;
+/** headers of a message put back after a failure: the failures in a row; for a parked one also why and from where */
+export const FAILURES_HEADER = 'x-celerity-handler-failures';
+const LAST_ERROR_HEADER = 'x-celerity-last-error';
+const QUEUE_HEADER = 'x-celerity-queue';
+const PARKED_AT_HEADER = 'x-celerity-parked-at';
+
+/** An error's message with its causes' ('Redis is unavailable: BUSY Redis is busy running a script …'). */
+function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e !== undefined && e !== null && parts.length < 4; e = e instanceof Error ? e.cause : undefined) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(': ');
+}
+
+/** The failures in a row a message carries (0 for one never put back). */
+function failuresOf(msg: Message): number {
+  const n = Number(msg.properties.headers?.[FAILURES_HEADER] ?? 0);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
 
 interface ConsumerRegistration {
   handler: DeliveryHandler;
@@ -97,6 +140,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   const publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
   const declarations = queueDeclarations(namespace, options.queues);
   const logicalByPhysical = new Map(declarations.map((d) => [d.name, d.logicalName]));
+  const parking = parkingQueueDeclaration(namespace);
 
   let publishChannel: ConfirmChannel | undefined;
   let consumeChannel: Channel | undefined;
@@ -108,8 +152,6 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   const paused = new Set<string>();
   let currentModel: ChannelModel | undefined;
   let closing = false;
-  /** failures of the handler per message id (task id), since its last success in this process */
-  const handlerFailures = new Map<string, number>();
   /** set while the publish channel's buffer is full: later publishes wait for its 'drain' */
   let drained: Promise<unknown> | undefined;
 
@@ -139,18 +181,20 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
 
   async function consumeQueue(channel: Channel, settler: Settler, registration: ConsumerRegistration, queue: string): Promise<void> {
     const { consumerTag } = await channel.consume(physicalQueueName(namespace, queue), (msg) => {
-      if (msg) void deliver(channel, settler, registration.handler, msg);
+      if (msg) void deliver(channel, settler, registration, msg);
     });
     consumerTags.set(queue, consumerTag);
   }
 
-  async function deliver(channel: Channel, settler: Settler, handler: DeliveryHandler, msg: ConsumeMessage): Promise<void> {
+  async function deliver(channel: Channel, settler: Settler, registration: ConsumerRegistration, msg: ConsumeMessage): Promise<void> {
     settler.received(msg);
     let settled = false;
+    const failures = msg.properties.headers ? failuresOf(msg) : 0;
     const delivery: Delivery = {
       queue: logicalByPhysical.get(msg.fields.routingKey) ?? msg.fields.routingKey,
       body: msg.content,
-      redelivered: msg.fields.redelivered,
+      // a copy put back after a failure stands for a redelivery of the original (its task may be `running`)
+      redelivered: msg.fields.redelivered || failures > 0,
       priority: msg.properties.priority ?? 0,
       ackNow() {
         if (settled) return true;
@@ -160,28 +204,89 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
         return true;
       },
     };
-    const messageKey = msg.properties.messageId ?? msg.content.toString('base64');
     let outcome: Outcome;
     try {
-      outcome = await handler(delivery);
-      handlerFailures.delete(messageKey);
+      outcome = await registration.handler(delivery);
     } catch (err) {
-      // The handler owns its errors; reaching here is a bug or an infrastructure fault. Requeue so
-      // nothing is lost, after a backoff (see HANDLER_FAILURE_BACKOFF).
-      const failures = (handlerFailures.get(messageKey) ?? 0) + 1;
-      handlerFailures.delete(messageKey); // re-inserted last: the map's order is oldest first
-      handlerFailures.set(messageKey, failures);
-      if (handlerFailures.size > FAILURES_REMEMBERED) handlerFailures.delete(handlerFailures.keys().next().value!);
-      const delayMs = backoffDelayMs(Math.min(failures, HANDLER_FAILURES_BEFORE_ALERT), HANDLER_FAILURE_BACKOFF);
-      const fields = { err, message_id: msg.properties.messageId, failures, delay_ms: delayMs };
-      if (failures >= HANDLER_FAILURES_BEFORE_ALERT) log.error(fields, 'delivery handler keeps failing; requeueing after the longest backoff');
-      else log.warn(fields, 'delivery handler threw; requeueing after a backoff');
-      await sleep(delayMs);
-      outcome = { kind: 'requeue' };
+      // The handler owns its errors; reaching here is a bug or an infrastructure fault (see HANDLER_FAILURE_BACKOFF).
+      await putBack(channel, settler, msg, { queue: delivery.queue, failures: failures + 1, err, limit: registration.options.handlerFailureLimit ?? Infinity, settled: () => settled });
+      return;
     }
     if (settled) return;
     if (channel !== consumeChannel) return; // the channel died: the broker redelivers the message itself
     settler.settle(msg, outcome.kind);
+  }
+
+  /**
+   * After a backoff, a copy of the message carrying its failures goes back to its queue (or, at the
+   * limit, to the parking queue at once), and the original is acked once the copy is confirmed. Nothing
+   * is lost on the way: if the copy cannot be published the original is requeued; if the channel dies
+   * first the broker redelivers the original; if it dies between the confirm and the ack both come
+   * back, and the claim script runs the task once.
+   */
+  async function putBack(
+    channel: Channel,
+    settler: Settler,
+    msg: ConsumeMessage,
+    f: { queue: string; failures: number; err: unknown; limit: number; settled: () => boolean },
+  ): Promise<void> {
+    const taskId = msg.properties.messageId as string | undefined;
+    const parking = f.failures >= f.limit;
+    const delayMs = parking ? 0 : backoffDelayMs(Math.min(f.failures, HANDLER_FAILURES_BEFORE_ALERT), HANDLER_FAILURE_BACKOFF);
+    const fields = { err: f.err, task_id: taskId, queue: f.queue, failures: f.failures, limit: f.limit, delay_ms: delayMs };
+    if (!parking && f.failures >= HANDLER_FAILURES_BEFORE_ALERT) log.error(fields, 'delivery handler keeps failing; putting the message back after the longest backoff');
+    else if (!parking) log.warn(fields, 'delivery handler threw; putting the message back after a backoff');
+    await sleep(delayMs);
+    if (f.settled()) return; // acked at start: its lease in Redis brings the task back
+    if (channel !== consumeChannel) return; // the channel died: the broker redelivers the original itself
+    const lastError = describeError(f.err);
+    const headers: Record<string, unknown> = { ...msg.properties.headers, [FAILURES_HEADER]: f.failures };
+    if (parking) Object.assign(headers, { [LAST_ERROR_HEADER]: lastError.slice(0, 1_000), [QUEUE_HEADER]: f.queue, [PARKED_AT_HEADER]: new Date().toISOString() });
+    try {
+      await confirmPublish(parking ? physicalQueueName(namespace, PARKING_QUEUE) : msg.fields.routingKey, msg.content, {
+        persistent: true,
+        priority: msg.properties.priority as number | undefined,
+        messageId: taskId,
+        contentType: msg.properties.contentType as string | undefined,
+        headers,
+      });
+    } catch (publishErr) {
+      log.warn({ err: publishErr, task_id: taskId }, 'could not put the message back with its failure count; requeueing it uncounted');
+      if (channel === consumeChannel) settler.settle(msg, 'requeue');
+      return;
+    }
+    if (parking) log.error(fields, 'delivery handler failed WORKER_HANDLER_FAILURE_LIMIT times in a row: message parked; its task is failed and dead-lettered once Redis answers');
+    if (channel === consumeChannel) settler.settle(msg, 'ack');
+  }
+
+  /** Publishes on the confirm channel and resolves once the broker confirms (within publishTimeoutMs). */
+  async function confirmPublish(physicalQueue: string, body: Buffer, properties: amqp.Options.Publish): Promise<void> {
+    // back-pressure: while the channel's buffer is full, wait for it to drain (within the timeout)
+    if (drained) {
+      const waited = await Promise.race([drained.then(() => true), sleep(publishTimeoutMs, false, { ref: false })]);
+      if (!waited) throw new BrokerUnavailableError(`RabbitMQ did not take more messages within ${publishTimeoutMs} ms`);
+    }
+    const channel = publishChannel;
+    if (!channel) throw new BrokerUnavailableError('RabbitMQ is not connected');
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new BrokerUnavailableError(`RabbitMQ did not confirm within ${publishTimeoutMs} ms`)), publishTimeoutMs);
+      try {
+        const writable = channel.publish('', physicalQueue, body, properties, (err) => {
+          clearTimeout(timer);
+          if (err) reject(new BrokerUnavailableError('RabbitMQ refused the message', { cause: err }));
+          else resolve();
+        });
+        if (!writable && !drained) {
+          // the message is buffered; later ones wait. A closed channel ends the wait too (they then fail fast).
+          drained = Promise.race([once(channel, 'drain'), once(channel, 'close')])
+            .catch(() => undefined)
+            .finally(() => (drained = undefined));
+        }
+      } catch (err) {
+        clearTimeout(timer);
+        reject(new BrokerUnavailableError('RabbitMQ publish failed', { cause: err }));
+      }
+    });
   }
 
   const connection: RecoveringChannelModel = await amqp.connect(options.url, {
@@ -195,6 +300,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
         currentModel = model;
         const channel = await model.createConfirmChannel();
         for (const d of declarations) await channel.assertQueue(d.name, d.options);
+        await channel.assertQueue(parking.name, parking.options);
         publishChannel = channel;
         channel.on('close', () => {
           if (publishChannel === channel) publishChannel = undefined;
@@ -217,45 +323,14 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   connection.on('unblocked', () => log.info('rabbitmq unblocked publishing'));
 
   return {
-    async publish(queue, body, opts) {
-      // back-pressure: while the channel's buffer is full, wait for it to drain (within the timeout)
-      if (drained) {
-        const waited = await Promise.race([drained.then(() => true), sleep(publishTimeoutMs, false, { ref: false })]);
-        if (!waited) throw new BrokerUnavailableError(`RabbitMQ did not take more messages within ${publishTimeoutMs} ms`);
-      }
-      const channel = publishChannel;
-      if (!channel) throw new BrokerUnavailableError('RabbitMQ is not connected');
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new BrokerUnavailableError(`RabbitMQ did not confirm within ${publishTimeoutMs} ms`)), publishTimeoutMs);
-        try {
-          const writable = channel.publish(
-            '',
-            physicalQueueName(namespace, queue),
-            body,
-            {
-              persistent: true,
-              priority: opts.priority,
-              messageId: opts.messageId,
-              contentType: 'application/json',
-              // no headers table: the trace id travels in the body, and every property costs the
-              // broker and both clients a little per message
-            },
-            (err) => {
-              clearTimeout(timer);
-              if (err) reject(new BrokerUnavailableError('RabbitMQ refused the message', { cause: err }));
-              else resolve();
-            },
-          );
-          if (!writable && !drained) {
-            // the message is buffered; later ones wait. A closed channel ends the wait too (they then fail fast).
-            drained = Promise.race([once(channel, 'drain'), once(channel, 'close')])
-              .catch(() => undefined)
-              .finally(() => (drained = undefined));
-          }
-        } catch (err) {
-          clearTimeout(timer);
-          reject(new BrokerUnavailableError('RabbitMQ publish failed', { cause: err }));
-        }
+    publish(queue, body, opts) {
+      return confirmPublish(physicalQueueName(namespace, queue), body, {
+        persistent: true,
+        priority: opts.priority,
+        messageId: opts.messageId,
+        contentType: 'application/json',
+        // no headers table: the trace id travels in the body, and every property costs the broker and
+        // both clients a little per message (only a message put back after a failure carries headers)
       });
     },
 
@@ -314,6 +389,50 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
           const last = taken.at(-1);
           if (last && remove) channel.ack(last, true);
           else if (last) channel.nack(last, true, true);
+          await channel.close().catch(() => undefined);
+        },
+      };
+    },
+
+    async parkedCount() {
+      const channel = publishChannel;
+      if (!channel) throw new BrokerUnavailableError('RabbitMQ is not connected');
+      return (await channel.checkQueue(parking.name)).messageCount;
+    },
+
+    async takeParked(max) {
+      const model = currentModel;
+      if (!model) throw new BrokerUnavailableError('RabbitMQ is not connected');
+      const channel = await model.createChannel();
+      channel.on('error', (err: Error) => log.warn({ err }, 'rabbitmq closed a parking-queue channel'));
+      const taken: Message[] = [];
+      try {
+        while (taken.length < max) {
+          const msg = await channel.get(parking.name, { noAck: false });
+          if (msg === false) break;
+          taken.push(msg);
+        }
+      } catch (err) {
+        await channel.close().catch(() => undefined); // whatever was taken goes back to the queue
+        throw new BrokerUnavailableError('RabbitMQ failed while taking parked messages', { cause: err });
+      }
+      const header = (msg: Message, name: string) => {
+        const value: unknown = msg.properties.headers?.[name];
+        return value === undefined || value === null ? '' : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+      };
+      return {
+        messages: taken.map((msg) => ({
+          queue: header(msg, QUEUE_HEADER),
+          body: msg.content,
+          messageId: msg.properties.messageId as string | undefined,
+          failures: failuresOf(msg),
+          lastError: header(msg, LAST_ERROR_HEADER),
+          parkedAt: header(msg, PARKED_AT_HEADER),
+        })),
+        async settle(handled) {
+          const done = taken[Math.min(handled, taken.length) - 1];
+          if (done) channel.ack(done, true);
+          if (handled < taken.length) channel.nack(taken.at(-1)!, true, true);
           await channel.close().catch(() => undefined);
         },
       };

@@ -19,3 +19,14 @@ export function queueDeclarations(namespace: string | undefined, queues: readonl
     options: { durable: true, arguments: { 'x-max-priority': q.max_priority, 'x-queue-type': 'classic' } },
   }));
 }
+
+/**
+ * Where messages go whose handler failed WORKER_HANDLER_FAILURE_LIMIT times in a row (broker.ts
+ * HANDLER_FAILURE_BACKOFF), until a worker moves them to the dead letters. Its name has a dot, which
+ * no task queue's name may have, so it never meets one.
+ */
+export const PARKING_QUEUE = 'celerity.parked';
+
+export function parkingQueueDeclaration(namespace: string | undefined): QueueDeclaration {
+  return { name: physicalQueueName(namespace, PARKING_QUEUE), logicalName: PARKING_QUEUE, options: { durable: true, arguments: { 'x-queue-type': 'classic' } } };
+}

@@ -67,6 +67,10 @@ export const EnvSchema = z
     WORKER_MAX_TASKS_PER_CHILD: optionalPositiveInt,
     WORKER_MAX_MEMORY_PER_CHILD: optionalPositiveInt,
     WORKER_SHUTDOWN_GRACE: seconds(25),
+    // a delivery whose handling fails (Redis answering LOADING, BUSY or errors; a bug) is tried again after a
+    // growing backoff (0.2 s … 10 s), its failures counted on the message; after this many in a row it is
+    // parked in RabbitMQ and, once Redis answers, its task fails and is dead-lettered (docs/guarantees.md)
+    WORKER_HANDLER_FAILURE_LIMIT: z.coerce.number().int().min(1).max(1_000).default(20),
     // seconds between a worker's heartbeats in Redis (GET /workers); three missed = lost
     WORKER_HEARTBEAT: seconds(5),
     // optional GET /health of each worker for orchestrators (event loop turning, broker channel open)

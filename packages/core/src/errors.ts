@@ -197,6 +197,8 @@ export const WORKER_FAILURE = {
   EXECUTION_INTERRUPTED: 'EXECUTION_INTERRUPTED',
   /** its execution thread crashed or exited under it */
   EXECUTION_THREAD_CRASHED: 'EXECUTION_THREAD_CRASHED',
+  /** its delivery could not be handled WORKER_HANDLER_FAILURE_LIMIT times in a row (Redis answering errors, a bug): parked, then dead-lettered */
+  HANDLER_FAILURE_LIMIT: 'HANDLER_FAILURE_LIMIT',
 } as const;
 export type WorkerFailureCode = (typeof WORKER_FAILURE)[keyof typeof WORKER_FAILURE];
 

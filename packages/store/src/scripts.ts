@@ -37,6 +37,7 @@ const SCRIPT_FILES = [
   'finish',
   'cancel',
   'release',
+  'fail-parked',
   'reap-leases',
   'progress',
   'retry',
@@ -121,6 +122,14 @@ function callersOf(call: Call) {
         [a.keys.record, a.keys.events, a.callbacks, a.control, a.stats],
         [a.id, a.at.toISOString(), a.ttl, a.terminate ? '1' : '', a.from, a.prefix, a.at.getTime(), a.error ?? ''],
       ) as Promise<string[]>,
+
+    /** fail-parked.lua: the task of a parked delivery fails and is dead-lettered, unless no longer pending or running. */
+    failParked: (a: { keys: TaskKeys; deadLetters: string; callbacks: string; stats: string; prefix: string; id: string; at: Date; ttl: number; from: string; error: string }) =>
+      call(
+        'fail-parked',
+        [a.keys.record, a.keys.events, a.deadLetters, a.callbacks, a.stats],
+        [a.id, a.at.toISOString(), a.ttl, a.from, a.prefix, a.at.getTime(), a.error],
+      ) as Promise<string>,
 
     release: (a: { keys: TaskKeys; scheduled: string; stats: string; prefix: string; worker: string; reschedule: boolean; nowMs: number; nowIso: string; id: string }) =>
       call('release', [a.keys.record, a.keys.events, a.scheduled, a.stats], [a.worker, a.reschedule ? '1' : '', a.nowMs, a.nowIso, a.id, a.prefix]) as Promise<string>,

@@ -122,6 +122,8 @@ const FROM = {
   finished: allowedFrom('succeeded'),
   cancelled: allowedFrom('cancelled'),
   scheduled: allowedFrom('scheduled'),
+  /** a parked delivery's task: pending, or running when its handler failed after the claim */
+  parked: allowedFrom('failed'),
 };
 
 /** How many scheduled tasks GET /queues examines at most to count them per queue. */
@@ -575,6 +577,30 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
         Promise.all(ids.map((id) => scripts.cancel({ keys: taskKeys(id), callbacks: keys.callbacks, control: keys.control, stats: keys.stats, prefix: keys.prefix, id, at, ttl, terminate: false, from: FROM.cancelled, error }))),
       );
       return replies.filter((r) => r[0] === 'cancelled').length;
+    },
+
+    /**
+     * The task of a delivery that was parked (its handler failed WORKER_HANDLER_FAILURE_LIMIT times in
+     * a row) ends `failed` with `error` and is dead-lettered, in one step, unless it is no longer
+     * pending or running (finished, cancelled, or scheduled to run again meanwhile). Returns 'ok',
+     * 'missing', or the status that won.
+     */
+    async failParked(id: string, error: ErrorPayload): Promise<'ok' | 'missing' | TaskStatus> {
+      const reply = await guard(
+        scripts.failParked({
+          keys: taskKeys(id),
+          deadLetters: keys.deadLetters,
+          callbacks: keys.callbacks,
+          stats: keys.stats,
+          prefix: keys.prefix,
+          id,
+          at: new Date(),
+          ttl,
+          from: FROM.parked,
+          error: JSON.stringify(error),
+        }),
+      );
+      return reply as 'ok' | 'missing' | TaskStatus;
     },
 
     /** A failed attempt that will run again at `eta`: the task is `scheduled` meanwhile. Returns 'ok' or the status that won. */

@@ -111,16 +111,18 @@ describe('broker (real RabbitMQ)', () => {
     await waitFor(async () => ((await broker.queueDepth('high_priority')) === 0 ? true : undefined), { what: 'empty queue' });
   });
 
-  it('backs off before requeueing a delivery whose handler threw, longer with each failure, and keeps the message', async () => {
+  it('backs off before putting back a delivery whose handler threw, longer with each failure, and keeps the message', async () => {
     await broker.publish('default', message(1), { priority: 5, messageId: 'flaky' });
     const calls: number[] = [];
+    const redelivered: boolean[] = [];
     await broker.consume(
-      async () => {
+      async (delivery) => {
         calls.push(performance.now());
+        redelivered.push(delivery.redelivered);
         if (calls.length <= 4) throw new Error('Redis answered BUSY'); // as the store's guard would
         return { kind: 'ack' };
       },
-      { queues: ['default'], prefetch: 1 },
+      { queues: ['default'], prefetch: 1, handlerFailureLimit: 5 },
     );
     await waitFor(() => (calls.length === 5 ? true : undefined), { timeoutMs: 15_000, what: 'the fifth try' });
     const gaps = calls.slice(1).map((t, i) => t - calls[i]!);
@@ -129,6 +131,41 @@ describe('broker (real RabbitMQ)', () => {
     await waitFor(async () => ((await broker.queueDepth('default')) === 0 ? true : undefined), { what: 'the ack' });
     await new Promise((r) => setTimeout(r, 300));
     expect(calls).toHaveLength(5); // acked once it worked: not delivered again
+    expect(redelivered).toEqual([false, true, true, true, true]); // a copy put back stands for a redelivery
+    expect(await broker.parkedCount()).toBe(0); // four failures of a limit of five: never parked
+  });
+
+  it('parks a message whose handler failed handlerFailureLimit times in a row (counted on the message, not before), with its queue, count and last error', async () => {
+    await broker.publish('default', message(1), { priority: 7, messageId: 'poison' });
+    await broker.publish('default', message(2), { priority: 5, messageId: 'fine' });
+    const tries: { id: string; parkedBefore: number }[] = [];
+    await broker.consume(
+      async (delivery) => {
+        const n = (JSON.parse(delivery.body.toString()) as { n: number }).n;
+        tries.push({ id: `m${n}`, parkedBefore: await broker.parkedCount() });
+        if (n === 1) throw new Error('Redis answered LOADING');
+        return { kind: 'ack' };
+      },
+      { queues: ['default'], prefetch: 1, handlerFailureLimit: 3 },
+    );
+    await waitFor(async () => ((await broker.parkedCount()) === 1 ? true : undefined), { timeoutMs: 15_000, what: 'the message parked' });
+    await new Promise((r) => setTimeout(r, 500));
+    const poisonTries = tries.filter((t) => t.id === 'm1');
+    expect(poisonTries).toHaveLength(3); // three failures, then parked: not tried a fourth time
+    expect(poisonTries.every((t) => t.parkedBefore === 0)).toBe(true); // not parked before the third failure
+    expect(tries.filter((t) => t.id === 'm2')).toHaveLength(1); // the other message ran once
+    expect(await broker.queueDepth('default')).toBe(0); // moved, not copied: nothing left behind
+
+    const first = await broker.takeParked(10);
+    expect(first.messages).toHaveLength(1);
+    expect(first.messages[0]).toMatchObject({ queue: 'default', messageId: 'poison', failures: 3, lastError: 'Redis answered LOADING' });
+    expect((JSON.parse(first.messages[0]!.body.toString()) as { n: number }).n).toBe(1);
+    await first.settle(0); // not handled: it stays parked
+    await waitFor(async () => ((await broker.parkedCount()) === 1 ? true : undefined), { what: 'handed back' });
+    const second = await broker.takeParked(10);
+    expect(second.messages.map((m) => m.messageId)).toEqual(['poison']);
+    await second.settle(1);
+    expect(await broker.parkedCount()).toBe(0);
   });
 
   it('publishes through back-pressure (more at once than the channel buffers: the rest wait for drain): every message confirmed and queued', async () => {

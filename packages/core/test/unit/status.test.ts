@@ -6,10 +6,10 @@ describe('status machine', () => {
     for (const to of TASK_STATUSES) expect(canTransition(from, to), `${from} → ${to}`).toBe(false);
   });
 
-  it('pending cannot go straight to a result', () => {
+  it('pending cannot go straight to a result; it fails only when its delivery could not be handled (parked)', () => {
     expect(canTransition('pending', 'succeeded')).toBe(false);
-    expect(canTransition('pending', 'failed')).toBe(false);
     expect(canTransition('pending', 'timed_out')).toBe(false);
+    expect(canTransition('pending', 'failed')).toBe(true);
   });
 
   it('pending can start, be scheduled or be cancelled', () => {

@@ -127,6 +127,44 @@ describe.each(SETUPS)('store scripts, branch by branch (%s)', (_name, setup) => 
     });
   });
 
+  describe('fail-parked.lua (the task of a parked delivery)', () => {
+    it('fails and dead-letters a pending or running task; leaves a scheduled or finished one alone; missing for an unknown id', async () => {
+      const PARKED = { type: 'HANDLER_FAILURE_LIMIT', message: 'not run: its delivery failed 3 time(s) in a row', retryable: false };
+      const [pending, running, scheduled, done] = await store.createRecords([
+        newTask({ callback_url: 'https://example.com/hook' }),
+        newTask(),
+        newTask({ eta: new Date(Date.now() + 60_000) }),
+        newTask(),
+      ]);
+      await store.start(running!.id, 'w1', false);
+      await store.start(done!.id, 'w1', false);
+      await store.finish(done!.id, { status: 'succeeded', resultGzip: encodeResult('x') });
+
+      expect(await store.failParked(pending!.id, PARKED)).toBe('ok');
+      expect(await store.failParked(running!.id, PARKED)).toBe('ok');
+      expect(await store.failParked(scheduled!.id, PARKED)).toBe('scheduled');
+      expect(await store.failParked(done!.id, PARKED)).toBe('succeeded');
+      expect(await store.failParked(newTaskId(), PARKED)).toBe('missing');
+
+      expect(await store.get(pending!.id)).toMatchObject({ status: 'failed', error: PARKED, attempts: 0 });
+      expect(await store.get(running!.id)).toMatchObject({ status: 'failed', error: PARKED, attempts: 1 });
+      expect(await store.get(scheduled!.id)).toMatchObject({ status: 'scheduled', error: null });
+      expect(await deadLettered()).toEqual([
+        [running!.id, 'failed'],
+        [pending!.id, 'failed'],
+      ]);
+      const [dead] = (await store.deadLetters.list({ limit: 10 })).items.filter((d) => d.task_id === pending!.id);
+      expect(dead).toMatchObject({ task: 'demo.echo', queue: 'default', input: { a: 1 }, error: PARKED }); // what a re-submission needs
+      expect(await redis.ttl(keys.task(pending!.id))).toBeGreaterThan(0); // finished: expires like any finished record
+      expect(await redis.zscore(keys.callbacks, pending!.id)).not.toBeNull();
+      expect(await redis.zscore(keys.pending('default', 'demo.echo'), pending!.id)).toBeNull(); // out of its pending list
+      expect(await redis.zscore(keys.running('default'), running!.id)).toBeNull(); // out of the running list
+      expect((await store.list({ status: 'failed', limit: 10 })).items.map((r) => r.id).sort()).toEqual([pending!.id, running!.id].sort());
+      expect(await store.failParked(pending!.id, PARKED)).toBe('failed'); // a second drain of the same message: no second dead letter
+      expect(await deadLettered()).toHaveLength(2);
+    });
+  });
+
   describe('retry.lua', () => {
     it('schedules a failed attempt for its eta, keeping the error; missing for an unknown id; the status that won otherwise', async () => {
       const [t, cancelled] = await store.createRecords([newTask(), newTask()]);
