@@ -1,7 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, FINISHED, query, STATUSES, type Page, type TaskRecord } from '../api.js';
 import { Action, ago, duration, Json, LoadError, ProgressBar, Section, StatusBadge, when, TableHead } from '../components.js';
-import { navigate, usePoll } from '../hooks.js';
+import { navigate } from '../hooks.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -10,30 +10,138 @@ interface Filters {
   queue: string;
   task: string;
   schedule: string;
+  trace_id: string;
   /** `datetime-local` values (the browser's time zone); sent as ISO-8601 UTC */
   finished_after: string;
   finished_before: string;
 }
 
-const EMPTY: Filters = { status: '', queue: '', task: '', schedule: '', finished_after: '', finished_before: '' };
+const EMPTY: Filters = { status: '', queue: '', task: '', schedule: '', trace_id: '', finished_after: '', finished_before: '' };
 const isoOf = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
-/** Tasks, newest first, filtered and paged by the API (GET /tasks); the first page refreshes itself. */
+/** Rows fetched a request (the API's largest page). */
+const PAGE = 100;
+/** Every row has one height (style.css `.task-rows tr`; measured once drawn), so the rows in view follow from the scroll position. */
+const ROW_PX = 48;
+/** Rows rendered above and below those in view, so a fast scroll does not show blanks. */
+const OVERSCAN = 10;
+/** The next page is fetched when the view comes this close (rows) to the last row loaded. */
+const PREFETCH = 30;
+
+/** Stands in for rows out of view: their height, nothing drawn. */
+const Spacer = ({ height }: { height: number }) => (
+  <tr aria-hidden="true" class="spacer">
+    <td colSpan={8} style={{ height: `${height}px` }} />
+  </tr>
+);
+
+/**
+ * The first page again, merged with the rows loaded before: the fresh rows, then the older rows that
+ * come after the last of them (those the first page no longer covers), without duplicates.
+ */
+function mergeHead(head: TaskRecord[], rows: TaskRecord[]): TaskRecord[] {
+  const fresh = new Set(head.map((t) => t.id));
+  let after = -1;
+  for (const [i, t] of rows.entries()) if (fresh.has(t.id)) after = i;
+  return [...head, ...rows.slice(after + 1).filter((t) => !fresh.has(t.id))];
+}
+
+/**
+ * Tasks in the order the API lists them (GET /tasks), filtered by it; more pages load as the list
+ * is scrolled, and only the rows in view (and a few around them) are in the page, so a list of
+ * thousands scrolls as smoothly as one of fifty. While the list is scrolled to its top, its first
+ * page is read again every 2 s.
+ */
 export function TaskList({ initial }: { initial: Partial<Filters> }) {
   const [filters, setFilters] = useState<Filters>({ ...EMPTY, ...initial });
   const [draft, setDraft] = useState<Filters>(filters);
-  const [cursors, setCursors] = useState<string[]>([]); // the cursors of the pages before this one
-  const [cursor, setCursor] = useState<string | null>(null);
+  const [rows, setRows] = useState<TaskRecord[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>();
+  const [loaded, setLoaded] = useState(false);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewRows, setViewRows] = useState(20);
+  const [rowPx, setRowPx] = useState(ROW_PX);
   const [lookup, setLookup] = useState('');
   const [lookupError, setLookupError] = useState<string>();
-  const key = JSON.stringify([filters, cursor]);
-  const page = usePoll(() => api<Page<TaskRecord>>('GET', `/tasks${query({ ...filters, finished_after: isoOf(filters.finished_after), finished_before: isoOf(filters.finished_before), cursor, limit: 50 })}`), key, cursor === null ? 2_000 : null);
+  const scroller = useRef<HTMLDivElement>(null);
+  const generation = useRef(0); // answers for filters no longer shown are dropped
+
+  const fetchPage = (cursor: string | null) =>
+    api<Page<TaskRecord>>('GET', `/tasks${query({ ...filters, finished_after: isoOf(filters.finished_after), finished_before: isoOf(filters.finished_before), cursor, limit: PAGE })}`);
+
+  // filters changed: from the top; then the first page again every 2 s while the list is at its top
+  useEffect(() => {
+    const mine = ++generation.current;
+    setRows([]);
+    setNext(null);
+    setLoaded(false);
+    setError(undefined);
+    if (scroller.current) scroller.current.scrollTop = 0;
+    setScrollTop(0);
+    const head = (first: boolean) =>
+      fetchPage(null).then(
+        (page) => {
+          if (mine !== generation.current) return;
+          setRows((current) => (first ? page.items : mergeHead(page.items, current)));
+          if (first) setNext(page.next_cursor);
+          setLoaded(true);
+          setError(undefined);
+        },
+        (err: unknown) => mine === generation.current && setError(err),
+      );
+    void head(true);
+    const timer = setInterval(() => {
+      if (!document.hidden && (scroller.current?.scrollTop ?? 0) < rowPx) void head(false);
+    }, 2_000);
+    return () => clearInterval(timer);
+  }, [JSON.stringify(filters)]);
+
+  const loadMore = () => {
+    if (!next || loadingMore) return;
+    const mine = generation.current;
+    setLoadingMore(true);
+    fetchPage(next)
+      .then(
+        (page) => {
+          if (mine !== generation.current) return;
+          setRows((current) => {
+            const have = new Set(current.map((t) => t.id));
+            return [...current, ...page.items.filter((t) => !have.has(t.id))];
+          });
+          setNext(page.next_cursor);
+        },
+        (err: unknown) => mine === generation.current && setError(err),
+      )
+      .finally(() => setLoadingMore(false));
+  };
+
+  // the rows in view, from the scroll position and the height of the scrolling box
+  useEffect(() => {
+    const box = scroller.current;
+    if (!box) return undefined;
+    const measure = () => setViewRows(Math.ceil(box.clientHeight / rowPx));
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(box);
+    return () => observer.disconnect();
+  }, [rowPx]);
+  // the height a row really takes (borders and fonts may round it), so the spacers stay exact at depth
+  useEffect(() => {
+    const row = scroller.current?.querySelector<HTMLElement>('tr[data-testid="task-row"]');
+    const height = row?.getBoundingClientRect().height;
+    if (height && Math.abs(height - rowPx) > 0.01) setRowPx(height);
+  }, [rows.length > 0]);
+  const first = Math.max(0, Math.floor(scrollTop / rowPx) - OVERSCAN);
+  const last = Math.min(rows.length, Math.floor(scrollTop / rowPx) + viewRows + OVERSCAN);
+  useEffect(() => {
+    if (loaded && next && !loadingMore && last + PREFETCH >= rows.length) loadMore();
+  }, [last, rows.length, next, loaded, loadingMore]);
 
   const apply = (e: Event) => {
     e.preventDefault();
     setFilters(draft);
-    setCursors([]);
-    setCursor(null);
   };
   const open = async (e: Event) => {
     e.preventDefault();
@@ -46,6 +154,13 @@ export function TaskList({ initial }: { initial: Partial<Filters> }) {
       setLookupError(err instanceof ApiError && err.status === 404 ? `no task ${id} (unknown, or expired)` : String(err));
     }
   };
+  const order = ['succeeded', 'failed', 'timed_out', 'cancelled', 'expired'].includes(filters.status) || filters.finished_after || filters.finished_before
+    ? 'newest finished first'
+    : filters.status === 'running'
+      ? 'newest started first'
+      : filters.status === 'scheduled'
+        ? 'soonest due first'
+        : 'newest first';
 
   return (
     <>
@@ -74,6 +189,10 @@ export function TaskList({ initial }: { initial: Partial<Filters> }) {
             <input name="schedule" value={draft.schedule} onInput={(e) => setDraft({ ...draft, schedule: e.currentTarget.value })} placeholder="any" size={12} />
           </label>
           <label>
+            Trace id
+            <input name="trace_id" value={draft.trace_id} onInput={(e) => setDraft({ ...draft, trace_id: e.currentTarget.value.trim() })} placeholder="any" size={16} />
+          </label>
+          <label>
             Finished after
             <input name="finished_after" type="datetime-local" step="1" value={draft.finished_after} onInput={(e) => setDraft({ ...draft, finished_after: e.currentTarget.value })} />
           </label>
@@ -82,7 +201,7 @@ export function TaskList({ initial }: { initial: Partial<Filters> }) {
             <input name="finished_before" type="datetime-local" step="1" value={draft.finished_before} onInput={(e) => setDraft({ ...draft, finished_before: e.currentTarget.value })} />
           </label>
           <button type="submit">Filter</button>
-          <button type="button" onClick={() => (setDraft(EMPTY), setFilters(EMPTY), setCursors([]), setCursor(null))}>
+          <button type="button" onClick={() => (setDraft(EMPTY), setFilters(EMPTY))}>
             Clear
           </button>
         </form>
@@ -99,40 +218,46 @@ export function TaskList({ initial }: { initial: Partial<Filters> }) {
           )}
         </form>
       </div>
-      {page.error && <LoadError error={page.error} what="Tasks" />}
-      <table data-testid="task-table">
-        <caption class="sr-only">Tasks, newest first{cursor === null ? ', refreshed every 2 seconds' : ''}</caption>
-        <TableHead columns={['Task', 'Status', 'Progress', 'Queue', 'Priority', 'Attempts', 'Created', 'Run time']} />
-        <tbody>
-          {page.data?.items.map((t) => (
-            <tr key={t.id}>
-              <td>
-                <a href={`#/tasks/${t.id}`}>{t.task}</a>
-                <div class="mono muted small">{t.id}</div>
-              </td>
-              <td>
-                <StatusBadge status={t.status} stopping={t.stopping} />
-              </td>
-              <td>{t.progress ? `${Math.round(t.progress.percent)}%` : '—'}</td>
-              <td>{t.queue}</td>
-              <td>{t.priority}</td>
-              <td>{t.attempts}</td>
-              <td title={when(t.created_at)}>{ago(t.created_at)}</td>
-              <td>{duration(t.started_at, t.finished_at)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {page.data && page.data.items.length === 0 && <p class="muted">No task matches.</p>}
+      {error !== undefined && <LoadError error={error} what="Tasks" />}
+      <p class="muted small" data-testid="task-count" aria-live="polite">
+        {rows.length} {rows.length === 1 ? 'task' : 'tasks'} loaded{next ? ', more as you scroll' : loaded ? ', the whole list' : ''}
+      </p>
+      <div class="task-rows" ref={scroller} tabIndex={0} aria-label="Task list (scrolls)" role="region" onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
+        <table data-testid="task-table" data-rows={rows.length} aria-rowcount={rows.length + 1}>
+          <caption class="sr-only">
+            Tasks, {order}; {rows.length} loaded; the first page refreshes every 2 seconds while the list is scrolled to its top
+          </caption>
+          <TableHead columns={['Task', 'Status', 'Progress', 'Queue', 'Priority', 'Attempts', 'Created', 'Run time']} />
+          <tbody>
+            {first > 0 && <Spacer height={first * rowPx} />}
+            {rows.slice(first, last).map((t, i) => (
+              <tr key={t.id} aria-rowindex={first + i + 2} data-testid="task-row">
+                <td>
+                  <a href={`#/tasks/${t.id}`}>{t.task}</a>
+                  <div class="mono muted small">{t.id}</div>
+                </td>
+                <td>
+                  <StatusBadge status={t.status} stopping={t.stopping} />
+                </td>
+                <td>{t.progress ? `${Math.round(t.progress.percent)}%` : '—'}</td>
+                <td>{t.queue}</td>
+                <td>{t.priority}</td>
+                <td>{t.attempts}</td>
+                <td title={when(t.created_at)}>{ago(t.created_at)}</td>
+                <td>{duration(t.started_at, t.finished_at)}</td>
+              </tr>
+            ))}
+            {last < rows.length && <Spacer height={(rows.length - last) * rowPx} />}
+          </tbody>
+        </table>
+        {loaded && rows.length === 0 && <p class="muted">No task matches.</p>}
+      </div>
       <nav class="row pager" aria-label="Pages">
-        <button type="button" disabled={cursor === null} onClick={() => (setCursor(null), setCursors([]))}>
+        <button type="button" disabled={scrollTop === 0} onClick={() => scroller.current?.scrollTo({ top: 0 })}>
           Newest
         </button>
-        <button type="button" disabled={cursor === null} onClick={() => (setCursor(cursors.at(-1) ?? null), setCursors(cursors.slice(0, -1)))}>
-          Newer
-        </button>
-        <button type="button" disabled={!page.data?.next_cursor} onClick={() => (setCursors([...cursors, ...(cursor ? [cursor] : [])]), setCursor(page.data!.next_cursor))}>
-          Older
+        <button type="button" disabled={!next || loadingMore} onClick={loadMore} data-testid="load-more">
+          {loadingMore ? 'Loading…' : `Load ${PAGE} more`}
         </button>
       </nav>
     </>

@@ -1,13 +1,15 @@
 /**
  * The dashboard in a real headless Chromium against the real API, worker, RabbitMQ and Redis:
- * sign-in, a live progress bar, cancel, dead-letter retry, a read-only session, sign-out, and an
+ * sign-in, a live progress bar, cancel and terminate, dead-letter retry, the overview's chart of the
+ * last hour, a list of 1 000 tasks scrolled through, a read-only session, sign-out, and an
  * accessibility check (axe-core) of every page.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TASK_STATUSES } from '@celerity/core';
-import { waitFor } from '@celerity/testkit';
+import { createLogger, TASK_STATUSES } from '@celerity/core';
+import { createKeys, createRedis } from '@celerity/store';
+import { testRedisUrl, waitFor } from '@celerity/testkit';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_KEY, launchBrowser, READER_KEY, startStack, type Stack } from '../stack.js';
 
@@ -122,6 +124,23 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     expect(await statusOf(task.id)).toBe('cancelled');
   });
 
+  it('terminates a running task that ignores its signal from the page: it ends cancelled, its execution killed', async () => {
+    const task = await submit({ task: 'demo.busyLoop', input: { ms: 120_000 } });
+    await waitFor(async () => ((await statusOf(task.id)) === 'running' ? true : undefined), { what: 'the busy loop to run' });
+    await page.goto(`${stack.base}/ui/#/tasks/${task.id}`);
+    await page.getByTestId('terminate').click();
+    await page.getByRole('dialog').waitFor();
+    expect(await page.getByRole('dialog').textContent()).toContain('Kills the execution');
+    await page.getByTestId('terminate-confirm').click();
+    // the thread is killed and the record stops saying `stopping`: the page settles on plain `cancelled`
+    await poll(() => page.getByTestId('status').first().textContent()).toBe('cancelled');
+    expect((await stack.call<{ status: string; stopping: boolean }>('GET', `/tasks/${task.id}`)).body).toMatchObject({ status: 'cancelled', stopping: false });
+    expect(await page.getByTestId('terminate').count()).toBe(0);
+    // the worker goes on: the slot the busy loop held runs the next task
+    const next = await submit({ task: 'demo.echo', input: 'after the terminate' });
+    await waitFor(async () => ((await statusOf(next.id)) === 'succeeded' ? true : undefined), { what: 'a task after the terminate' });
+  });
+
   it('lists tasks live and retries a dead letter from the dead-letter page', async () => {
     const failing = await submit({ task: 'demo.fail', input: { message: 'boom for the dashboard' }, max_retries: 0 });
     await page.goto(`${stack.base}/ui/#/tasks`);
@@ -150,8 +169,24 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     expect(dead.body.items.map((d) => d.task_id)).not.toContain(failing.id);
   });
 
-  it('the overview shows health, counts and the rate chart from the API', async () => {
+  it('the overview shows health, counts and the rate chart from the API, the chart from the hour before the page opened', async () => {
+    // half an hour of minute snapshots, as the API would have taken them (60 tasks a minute submitted)
+    const redis = createRedis({ url: testRedisUrl(), log: createLogger({ service: 'ui-test', level: 'silent' }), failFast: true, name: 'ui-test' });
+    await redis.connect();
+    const history = createKeys(stack.ns).statsHistory;
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    try {
+      for (let i = 30; i >= 1; i -= 1) {
+        const at = minute - i * 60_000;
+        await redis.zadd(history, at, `${at} ${JSON.stringify({ 'n|default|demo.noop|submitted': (31 - i) * 60 })}`);
+      }
+    } finally {
+      redis.disconnect();
+    }
     await page.goto(`${stack.base}/ui/#/`);
+    const chart = page.getByTestId('rate-chart');
+    // at once, not a sample every 5 s: the minutes come from GET /stats/history
+    await poll(async () => Number(await chart.getAttribute('data-points'))).toBeGreaterThanOrEqual(30);
     const health = page.getByRole('region', { name: 'Health' });
     await poll(() => health.getByTestId('status').first().textContent()).toMatch(/^(ok|warning|critical)$/);
     // the failed task of the previous test was retried away; what the API counts is what the page shows
@@ -201,6 +236,61 @@ describe('dashboard (Chromium, real API, worker, RabbitMQ and Redis)', () => {
     await poll(consumers).toBe('1');
     const after = await submit({ task: 'demo.echo', input: 'after the pause' });
     await waitFor(async () => ((await statusOf(after.id)) === 'succeeded' ? true : undefined), { what: 'a task after the resume' });
+  });
+
+  it('a list of 1 000 tasks (one trace id) loads as it is scrolled and draws only the rows in view', async () => {
+    const trace = `scroll-${Date.now()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      // scheduled an hour out: listed, not run
+      const res = await fetch(`${stack.base}/tasks/batch`, {
+        method: 'POST',
+        headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json', 'x-trace-id': trace },
+        body: JSON.stringify({ tasks: Array.from({ length: 500 }, (_, j) => ({ task: 'demo.noop', input: { i, j }, countdown: 3_600 })) }),
+      });
+      expect(res.status).toBe(202);
+      ids.push(...((await res.json()) as { tasks: { id: string }[] }).tasks.map((t) => t.id));
+    }
+    const oldest = [...ids].sort()[0]!;
+    await page.goto(`${stack.base}/ui/#/tasks?trace_id=${trace}`);
+    await poll(async () => Number(await page.getByTestId('task-table').getAttribute('data-rows'))).toBe(100);
+    expect(await page.getByLabel('Trace id').inputValue()).toBe(trace);
+    expect(await page.getByTestId('task-row').count()).toBeLessThan(60); // 100 loaded, those in view drawn
+    expect(await seriousViolations()).toEqual([]);
+
+    // scrolled to the end a frame at a time (400 px a frame), long tasks (> 50 ms) and frame times recorded
+    const run = await page.evaluate(async () => {
+      const g = globalThis as unknown as {
+        document: { querySelector(s: string): { scrollTop: number; clientHeight: number; scrollHeight: number; querySelector(s: string): { dataset: { rows?: string } } } };
+        requestAnimationFrame(cb: () => void): void;
+        PerformanceObserver: new (cb: (list: { getEntries(): { duration: number }[] }) => void) => { observe(o: object): void; disconnect(): void };
+      };
+      const longTasks: number[] = [];
+      const observer = new g.PerformanceObserver((list) => longTasks.push(...list.getEntries().map((e) => e.duration)));
+      observer.observe({ type: 'longtask' });
+      const box = g.document.querySelector('.task-rows');
+      const frames: number[] = [];
+      let last = performance.now();
+      const started = last;
+      while (frames.length < 3_000) {
+        box.scrollTop += 400;
+        await new Promise<void>((resolve) => g.requestAnimationFrame(resolve));
+        const now = performance.now();
+        frames.push(now - last);
+        last = now;
+        if (Number(box.querySelector('table').dataset.rows) >= 1_000 && box.scrollTop + box.clientHeight >= box.scrollHeight - 1) break;
+      }
+      observer.disconnect();
+      frames.sort((a, b) => a - b);
+      return { ms: performance.now() - started, frames: frames.length, p50: frames[Math.floor(frames.length / 2)]!, p95: frames[Math.floor(frames.length * 0.95)]!, max: frames.at(-1)!, longTasks };
+    });
+    process.stdout.write(`[task list] 1 000 rows scrolled in ${Math.round(run.ms)} ms, ${run.frames} frames: p50 ${run.p50.toFixed(1)} / p95 ${run.p95.toFixed(1)} / max ${run.max.toFixed(1)} ms; long tasks > 50 ms: ${run.longTasks.length}${run.longTasks.length ? ` (max ${Math.max(...run.longTasks).toFixed(0)} ms)` : ''}\n`);
+
+    // every row loaded, the oldest drawn at the bottom, and only those in view (and a few around them) in the page
+    expect(Number(await page.getByTestId('task-table').getAttribute('data-rows'))).toBe(1_000);
+    await poll(() => page.getByTestId('task-count').textContent()).toBe('1000 tasks loaded, the whole list');
+    await poll(async () => page.getByTestId('task-row').last().textContent()).toContain(oldest);
+    expect(await page.getByTestId('task-row').count()).toBeLessThan(60);
   });
 
   it('a read-only session sees no actions, and the API refuses it one; sign-out ends the session', async () => {
