@@ -28,8 +28,36 @@ const port = parentPort!;
 const jobs = createJobRegistry(data.jobsRoot);
 const log = pino({ level: data.logLevel as LevelWithSilent, base: { service: 'celerity-worker', pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
 
-/** running executions, by executionKey */
-const running = new Map<string, AbortController>();
+/** running executions' abort handles, by executionKey */
+const running = new Map<string, LazyAbort>();
+
+/**
+ * A job's AbortSignal, made on first use: most jobs never read ctx.signal, and an AbortController per
+ * task was a measurable share of a short task's cost. An abort that comes first is kept and applied
+ * when the signal is made; the first reason wins, as with AbortController.
+ */
+class LazyAbort {
+  private controller: AbortController | undefined;
+  private abortedWith: Error | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortedWith) this.controller.abort(this.abortedWith);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: Error): void {
+    if (this.abortedWith) return;
+    this.abortedWith = reason;
+    this.controller?.abort(reason);
+  }
+
+  throwIfAborted(): void {
+    if (this.abortedWith) throw this.abortedWith;
+  }
+}
 
 // Results and progress reports of one turn go back as one message each.
 let results: Extract<FromThread, { type: 'done' }>['results'] = [];
@@ -89,7 +117,7 @@ function withJobRetryOptions(error: ErrorPayload, thrown: unknown, job: LoadedJo
 
 async function execute(request: ExecutionRequest): Promise<void> {
   const key = executionKey(request.taskId, request.attempt);
-  const controller = new AbortController();
+  const controller = new LazyAbort();
   if (request.abortedBy) controller.abort(abortError(request.abortedBy));
   running.set(key, controller);
   let lastProgress: TaskProgress | undefined;
@@ -106,7 +134,9 @@ async function execute(request: ExecutionRequest): Promise<void> {
     taskId: request.taskId,
     attempt: request.attempt,
     traceId: request.traceId,
-    signal: controller.signal,
+    get signal(): AbortSignal {
+      return controller.signal;
+    },
     // created on first use: most jobs never log, and a pino child per task is not free
     get log(): Logger {
       taskLog ??= log.child({ task_id: request.taskId, trace_id: request.traceId, job: request.task, attempt: request.attempt });
@@ -143,7 +173,7 @@ async function execute(request: ExecutionRequest): Promise<void> {
       if (!parsed.success) throw new InvalidJobInputError(`input does not match the job's schema: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
       input = parsed.data;
     }
-    controller.signal.throwIfAborted(); // aborted while the module loaded: do not start the job at all
+    controller.throwIfAborted(); // aborted while the module loaded: do not start the job at all
     const output = await job.run(input, ctx);
     if (job.result) {
       const checked = job.result.safeParse(output);

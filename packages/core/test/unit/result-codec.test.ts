@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeResult, encodeResult } from '../../src/result-codec.js';
+import { gunzipSync } from 'node:zlib';
+import { decodeResult, encodeResult, STORED_RESULT_MAX_BYTES } from '../../src/result-codec.js';
 
 describe('result codec', () => {
   it.each([
@@ -31,5 +32,23 @@ describe('result codec', () => {
     const blob = encodeResult(value);
     expect(blob.length).toBeLessThan(10_000);
     expect(decodeResult(blob)).toEqual(value);
+  });
+
+  it('writes a small result as a stored gzip block that any gunzip reads, with a checked CRC', () => {
+    const blob = encodeResult({ a: 'ü' });
+    expect(gunzipSync(blob).toString('utf8')).toBe('{"a":"ü"}');
+    expect(blob.length).toBe(10 + 5 + Buffer.byteLength('{"a":"ü"}') + 8);
+    const corrupt = Buffer.from(blob);
+    corrupt[16] ^= 0xff; // a byte of the JSON: the CRC no longer matches
+    expect(() => gunzipSync(corrupt)).toThrow();
+  });
+
+  it('compresses a result from the stored limit on', () => {
+    const atLimit = 'x'.repeat(STORED_RESULT_MAX_BYTES - 2); // JSON adds the two quotes
+    const over = 'x'.repeat(STORED_RESULT_MAX_BYTES);
+    expect(encodeResult(atLimit).length).toBeGreaterThan(STORED_RESULT_MAX_BYTES);
+    expect(encodeResult(over).length).toBeLessThan(100);
+    expect(decodeResult(encodeResult(atLimit))).toBe(atLimit);
+    expect(decodeResult(encodeResult(over))).toBe(over);
   });
 });
