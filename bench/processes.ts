@@ -25,8 +25,8 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-/** The node flags production uses (`npm start`, the Dockerfile): a small young generation keeps RSS down. */
-export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=2'];
+/** The node flags production uses (`npm start`, the Dockerfile): heap sizes that keep peak RSS down (docs/benchmarks.md "Memory"). */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=512'];
 /** Extra node flags for the API and workers only, e.g. BENCH_SERVICE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them. */
 const EXTRA_NODE_FLAGS = (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
