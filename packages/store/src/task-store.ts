@@ -458,27 +458,7 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       const at = (options.createdAt ?? new Date()).toISOString();
       const multi = redis.multi();
       for (const t of tasks) {
-        multi.hset(keys.task(t.id), {
-          id: t.id,
-          task: t.task,
-          status: t.eta ? 'scheduled' : 'pending',
-          queue: t.queue,
-          priority: t.priority,
-          input: JSON.stringify(t.input ?? null),
-          attempts: 0,
-          max_retries: t.max_retries,
-          time_limit: t.time_limit ?? '',
-          soft_time_limit: t.soft_time_limit ?? '',
-          retry_on_timeout: t.retry_on_timeout ? '1' : '',
-          trace_id: t.trace_id,
-          metadata: t.metadata ? JSON.stringify(t.metadata) : '',
-          callback: t.callback_url ? JSON.stringify(newCallback(t.callback_url)) : '',
-          created_at: at,
-          eta: t.eta ? t.eta.toISOString() : '',
-          // ms, for start.lua; absent without one, so a task without expiry costs no extra field
-          ...(t.expires ? { expires: t.expires.getTime() } : {}),
-          ...(t.schedule ? { schedule: t.schedule.name, fire_at: t.schedule.fire_at } : {}),
-        });
+        multi.hset(keys.task(t.id), recordFields(t, at));
         if (t.schedule) multi.zadd(keys.scheduleTasks(t.schedule.name), 0, t.id);
         if (t.eta) multi.zadd(keys.scheduled, t.eta.getTime(), t.id);
       }
@@ -773,6 +753,37 @@ function toRecord(f: Record<string, Buffer>): TaskRecord {
     expires: num('expires') === null ? null : new Date(num('expires')!).toISOString(),
     schedule: f.schedule && f.schedule.length > 0 ? { name: str('schedule')!, fire_at: str('fire_at')! } : null,
   };
+}
+
+/**
+ * A new record's fields as HSET arguments. Optional fields a task does not use are left out rather
+ * than written empty: every reader takes an absent field as "none" (toRecord; the scripts test
+ * `not f or f == ''`), and a typical task then costs Redis a third fewer fields to store and the API
+ * a third fewer arguments to encode.
+ */
+function recordFields(t: NewTask, createdAt: string): (string | number)[] {
+  const fields: (string | number)[] = [
+    'id', t.id,
+    'task', t.task,
+    'status', t.eta ? 'scheduled' : 'pending',
+    'queue', t.queue,
+    'priority', t.priority,
+    'input', JSON.stringify(t.input ?? null),
+    'attempts', 0,
+    'max_retries', t.max_retries,
+    'trace_id', t.trace_id,
+    'created_at', createdAt,
+  ];
+  if (t.time_limit !== null) fields.push('time_limit', t.time_limit);
+  if (t.soft_time_limit !== null) fields.push('soft_time_limit', t.soft_time_limit);
+  if (t.retry_on_timeout) fields.push('retry_on_timeout', '1');
+  if (t.metadata) fields.push('metadata', JSON.stringify(t.metadata));
+  if (t.callback_url) fields.push('callback', JSON.stringify(newCallback(t.callback_url)));
+  if (t.eta) fields.push('eta', t.eta.toISOString());
+  // ms, for start.lua
+  if (t.expires) fields.push('expires', t.expires.getTime());
+  if (t.schedule) fields.push('schedule', t.schedule.name, 'fire_at', t.schedule.fire_at);
+  return fields;
 }
 
 function newCallback(url: string): TaskCallback {
