@@ -20,6 +20,7 @@ import {
   type TaskSummary,
 } from '../schemas/tasks.js';
 import { createTaskWaits } from '../task-waits.js';
+import { serializeAsBuilt } from '../records-as-built.js';
 
 function toSummary(record: TaskRecord): TaskSummary {
   const { input: _input, result: _result, metadata: _metadata, progress, ...rest } = record;
@@ -49,6 +50,7 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           querystring: WaitQuery,
           response: { 200: TaskRecordSchema.describe('Finished within the wait'), 202: TaskRecordSchema, ...problems(400, 401, 409, 413, 422, 503) },
         },
+        serializerCompiler: serializeAsBuilt,
       },
       async (request, reply) => {
         const key = request.headers['idempotency-key'];
@@ -78,6 +80,7 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           }),
           response: { 202: BatchResultSchema, ...problems(400, 401, 413, 422, 503) },
         },
+        serializerCompiler: serializeAsBuilt,
         // the size first: a batch over the limit is refused before its tasks are checked one by one
         preValidation: async (request) => {
           const tasks = (request.body as { tasks?: unknown } | null)?.tasks;
@@ -133,6 +136,7 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           querystring: WaitQuery,
           response: { 200: TaskRecordSchema, ...problems(400, 401, 404, 503) },
         },
+        serializerCompiler: serializeAsBuilt,
       },
       async (request) => {
         assertTaskId(request.params.id);

@@ -2,7 +2,8 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newTaskId } from '@celerity/core';
+import { encodeResult, newTaskId } from '@celerity/core';
+import { BatchResultSchema, ProblemSchema, TaskRecordSchema } from '../../src/schemas/tasks.js';
 import { startApiHarness, type ApiHarness } from '../harness.js';
 
 let h: ApiHarness | undefined;
@@ -13,6 +14,56 @@ afterEach(async () => {
 
 const post = (harness: ApiHarness, payload: unknown, headers: Record<string, string> = {}) =>
   harness.app.inject({ method: 'POST', url: '/tasks', payload: payload as object, headers });
+
+describe('records written as built', () => {
+  // submit, batch submit and get skip zod on the way out (records-as-built.ts): each body must be exactly
+  // what its schema gives, every field present, nothing more
+  const asSchemaGives = (schema: { parse(v: unknown): unknown }, body: unknown) => expect(body).toStrictEqual(schema.parse(body));
+
+  it('answers submit, batch and get with bodies their schemas would give unchanged, for bare and fully optioned tasks, finished ones and problems', async () => {
+    h = await startApiHarness({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_ALLOWED_PORTS: '9' });
+    const bare = await post(h, { task: 'demo.echo' });
+    const full = await post(h, {
+      task: 'demo.echo',
+      input: { a: [1, 'two'] },
+      queue: 'high_priority',
+      priority: 8,
+      countdown: 60,
+      expires: 3600,
+      max_retries: 2,
+      time_limit: 30,
+      soft_time_limit: 20,
+      retry_on_timeout: true,
+      metadata: { team: 'a' },
+      callback_url: 'http://127.0.0.1:9/hook',
+    });
+    expect([bare.statusCode, full.statusCode]).toEqual([202, 202]);
+    asSchemaGives(TaskRecordSchema, bare.json());
+    asSchemaGives(TaskRecordSchema, full.json());
+    expect(full.json()).toMatchObject({ status: 'scheduled', retry_on_timeout: true, time_limit: 30, callback: { state: 'pending' } });
+
+    const batch = await h.app.inject({ method: 'POST', url: '/tasks/batch', payload: { tasks: [{ task: 'demo.echo' }, { task: 'demo.echo', countdown: 5 }] } });
+    expect(batch.statusCode).toBe(202);
+    asSchemaGives(BatchResultSchema, batch.json());
+
+    const id = (bare.json() as { id: string }).id;
+    expect(await h.store.start(id, 'test-worker', false)).toMatchObject({ kind: 'started' });
+    expect(await h.store.finish(id, { status: 'succeeded', resultGzip: encodeResult({ rows: 42 }) })).toBe('ok');
+    for (const taskId of [id, (full.json() as { id: string }).id]) {
+      const got = await h.app.inject({ method: 'GET', url: `/tasks/${taskId}` });
+      expect(got.statusCode).toBe(200);
+      asSchemaGives(TaskRecordSchema, got.json());
+    }
+    expect((await h.app.inject({ method: 'GET', url: `/tasks/${id}` })).json()).toMatchObject({ status: 'succeeded', result: { rows: 42 } });
+
+    const missing = await h.app.inject({ method: 'GET', url: `/tasks/${newTaskId()}` });
+    expect(missing.statusCode).toBe(404);
+    asSchemaGives(ProblemSchema, missing.json());
+    const refused = await post(h, { task: 'demo.echo', queue: 'low_priority', priority: 5 });
+    expect(refused.statusCode).toBe(422);
+    asSchemaGives(ProblemSchema, refused.json());
+  });
+});
 
 describe('POST /tasks', () => {
   it('answers 202 with the pending record and a Location, after the message is in the queue', async () => {
