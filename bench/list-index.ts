@@ -1,8 +1,9 @@
 /**
  * Listing that scales (issue 14): a filtered page of finished tasks out of N (default 1 000 000)
- * finished-task entries, and the Redis memory the lists add per task.
+ * finished-task entries, pages of pending and scheduled tasks out of --waiting (default 100 000)
+ * each beside them, and the Redis memory the lists add per task.
  *
- *   npx tsx bench/list-index.ts [--n 1000000] [--runs 30] [--real 20000]
+ *   npx tsx bench/list-index.ts [--n 1000000] [--waiting 100000] [--runs 30] [--real 20000]
  *
  * 1. `--real` tasks go the real way (createRecords, start, finish: the scripts write the counters,
  *    the running and finished lists): memory of the lists and counters per task, measured with
@@ -12,6 +13,10 @@
  *    the measured pages read: N full records would take gigabytes of the shared Redis, and a page's
  *    cost depends on the size of the lists it walks and the records it reads, not on the others.
  *    Then store.list() is timed for first pages, a page deep in the lists and time ranges.
+ * 3. In the same namespace, --waiting ids in the pending lists (the layout createRecords writes: 2
+ *    queues × 5 task names) and --waiting in the scheduled set (due over the next day), records
+ *    again only for what the pages read; pending and scheduled pages timed, and MEMORY USAGE of the
+ *    pending lists per entry.
  * Everything is written under its own namespace and deleted at the end.
  */
 import { parseArgs } from 'node:util';
@@ -19,8 +24,9 @@ import { createLogger, encodeResult, newTaskId, type NewTask } from '@celerity/c
 import { createKeys, createRedis, createTaskStore, finishedMember, namespaceKeyPattern, type RedisClient } from '@celerity/store';
 import { summarize, round } from './util.js';
 
-const { values } = parseArgs({ options: { n: { type: 'string' }, runs: { type: 'string' }, real: { type: 'string' } } });
+const { values } = parseArgs({ options: { n: { type: 'string' }, waiting: { type: 'string' }, runs: { type: 'string' }, real: { type: 'string' } } });
 const N = Number(values.n ?? 1_000_000);
+const WAITING = Number(values.waiting ?? 100_000);
 const RUNS = Number(values.runs ?? 30);
 const REAL = Number(values.real ?? 20_000);
 const DEADLINE = Date.now() + 300_000;
@@ -146,6 +152,41 @@ async function largeLists(redis: RedisClient) {
       }
       return { ...summarize(ms), items };
     };
+    // waiting tasks beside the finished ones: pending lists (ids, creation order) and the scheduled set (by due time)
+    const pendingLists = QUEUES.flatMap((queue) => TASKS.map((task) => ({ queue, task, key: keys.pending(queue, task) })));
+    const pendingIds = new Map<string, string[]>(); // per list, oldest first
+    for (const list of pendingLists) {
+      checkTime('filling the pending lists');
+      const ids = Array.from({ length: Math.ceil(WAITING / pendingLists.length) }, () => newTaskId());
+      pendingIds.set(list.key, ids);
+      const fill = redis.pipeline();
+      for (let i = 0; i < ids.length; i += 1000) fill.zadd(list.key, ...ids.slice(i, i + 1000).flatMap((id) => [0, id]));
+      await fill.exec();
+    }
+    const pendingBytes = await memoryOf(redis, pendingLists.map((l) => l.key));
+    const due: { id: string; ms: number; queue: string; task: string }[] = Array.from({ length: WAITING }, (_, i) => ({
+      id: newTaskId(),
+      ms: now + 3_600_000 + Math.floor((i * 86_400_000) / WAITING),
+      queue: QUEUES[i % QUEUES.length]!,
+      task: TASKS[i % TASKS.length]!,
+    }));
+    const fillDue = redis.pipeline();
+    for (let i = 0; i < due.length; i += 1000) fillDue.zadd(keys.scheduled, ...due.slice(i, i + 1000).flatMap((d) => [d.ms, d.id]));
+    await fillDue.exec();
+    const waitingRecords = redis.pipeline();
+    const waitingRecord = (id: string, queue: string, task: string, status: string, eta?: number) =>
+      waitingRecords.hset(keys.task(id), { id, task, queue, status, priority: 5, attempts: 0, max_retries: 0, trace_id: 't', input: 'null', created_at: new Date(now).toISOString(), ...(eta ? { eta: new Date(eta).toISOString() } : {}) });
+    for (const list of pendingLists) {
+      const ids = pendingIds.get(list.key)!;
+      const mid = Math.floor(ids.length / 2);
+      for (const id of [...ids.slice(-2 * PAGE), ...ids.slice(mid - 2 * PAGE, mid)]) waitingRecord(id, list.queue, list.task, 'pending');
+    }
+    const midDue = Math.floor(due.length / 2);
+    for (const d of [...due.slice(0, 2 * PAGE), ...due.slice(midDue, midDue + 2 * PAGE)]) waitingRecord(d.id, d.queue, d.task, 'scheduled', d.ms);
+    await waitingRecords.exec();
+    const middlePending = [...pendingIds.values()].map((ids) => ids[Math.floor(ids.length / 2)]!).sort().at(-1)!;
+    const middleDue = finishedMember(due[midDue - 1]!.ms, due[midDue - 1]!.id);
+
     const results = {
       'status=failed (10 lists merged)': await time({ status: 'failed', limit: PAGE }),
       'status=failed&queue=default&task=bench.t0 (1 list)': await time({ status: 'failed', queue: 'default', task: 'bench.t0', limit: PAGE }),
@@ -153,8 +194,14 @@ async function largeLists(redis: RedisClient) {
       'task=bench.t0&finished_before=middle (8 lists, half a day deep)': await time({ task: 'bench.t0', finishedBeforeMs: middleMs, limit: PAGE }),
       'status=succeeded&finished_after..before (1 list, 12 h range)': await time({ status: 'succeeded', queue: 'high_priority', task: 'bench.t3', finishedAfterMs: middleMs - 43_200_000, finishedBeforeMs: middleMs, limit: PAGE }),
       'every finished task, newest first (40 lists)': await time({ finishedAfterMs: 0, limit: PAGE }),
+      [`status=pending (10 lists merged, ${WAITING.toLocaleString('en')} pending)`]: await time({ status: 'pending', limit: PAGE }),
+      'status=pending&queue=default&task=bench.t0 (1 list)': await time({ status: 'pending', queue: 'default', task: 'bench.t0', limit: PAGE }),
+      'status=pending, from a cursor half-way down': await time({ status: 'pending', cursor: middlePending, limit: PAGE }),
+      [`status=scheduled (${WAITING.toLocaleString('en')} in the scheduled set), soonest due first`]: await time({ status: 'scheduled', limit: PAGE }),
+      'status=scheduled, from a cursor half-way down': await time({ status: 'scheduled', cursor: middleDue, limit: PAGE }),
+      'status=scheduled&queue=default (half the set matches)': await time({ status: 'scheduled', queue: 'default', limit: PAGE }),
     };
-    return { indexBytesPerEntry: indexBytes / (perList * lists.length), entries: perList * lists.length, results };
+    return { indexBytesPerEntry: indexBytes / (perList * lists.length), entries: perList * lists.length, pendingBytesPerEntry: pendingBytes / WAITING, results };
   } finally {
     await deleteNamespace(redis, ns);
   }
@@ -172,6 +219,7 @@ async function main() {
       `|---|---|---|`,
       `| Redis memory the lists add per task | ${round(real.listBytesPerTask, 1)} B | ${REAL} tasks through createRecords/start/finish; MEMORY USAGE of the ${real.lists} finished lists and the running lists ÷ tasks; the stats hash is ${real.statsBytes} B in all (not per task); one record of a finished no-op task is ${real.recordBytes} B |`,
       `| Redis memory per entry, ${large.entries.toLocaleString('en')} entries | ${round(large.indexBytesPerEntry, 1)} B | 40 lists (4 statuses × 2 queues × 5 task names) |`,
+      `| Redis memory per pending entry, ${WAITING.toLocaleString('en')} entries | ${round(large.pendingBytesPerEntry, 1)} B | 10 pending lists (2 queues × 5 task names); a task leaves its list when it starts |`,
       ...Object.entries(large.results).map(
         ([query, r]) => `| page of ${PAGE}: ${query} | p50 ${round(r.p50, 1)} / p95 ${round(r.p95, 1)} / max ${round(r.max, 1)} ms | ${r.items} items; ${RUNS} runs of store.list() |`,
       ),
