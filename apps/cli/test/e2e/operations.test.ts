@@ -102,10 +102,12 @@ describe('celerity operations from the command line (spawned processes)', () => 
     await once(api.child, 'exit');
     api = await startApi();
     const burst = celerity(['worker', '--burst', '--concurrency', '2'], env);
+    // awaited from the start: the burst worker may drain the queue and exit before the wait below ends
+    const burstExit = once(burst.child, 'exit') as Promise<[number | null]>;
     const [waitCode] = (await once(waiting.child, 'exit')) as [number | null];
     expect(waitCode).toBe(0);
     expect(JSON.parse(waiting.output())).toMatchObject({ status: 'succeeded', result: { n: 1 } });
-    const [burstCode] = (await once(burst.child, 'exit')) as [number | null];
+    const [burstCode] = await burstExit;
     expect(burstCode).toBe(0);
     expect(burst.output()).toContain('queues drained');
 
