@@ -130,5 +130,6 @@ describe('celerity operations from the command line (spawned processes)', () => 
     expect(status).toMatch(/^started\s+-$/m);
     const queues = (await run(['inspect', 'queues'], client)).out;
     expect(queues.split('\n')[0]).toMatch(/^QUEUE\s+READY\s+UNACKED\s+CONSUMERS\s+SCHEDULED\s+OLDEST\s+IN\s+OUT$/);
-  });
+    // six spawned processes one after another: about 9 s alone, over 20 s beside other test files on 2 cores
+  }, 60_000);
 });
