@@ -222,6 +222,12 @@ describe('@celerity/client against a running service', () => {
     const client = createClient({ baseUrl: apiBase, fetch: observer.fetch });
 
     proxy.cut(true); // Redis is gone for this API: it answers 503 STORE_UNAVAILABLE with Retry-After
+    // once the API has seen its connection close: a command written to the dying socket just before
+    // waits for Redis to come back instead (ioredis resends it after reconnecting), not a 503
+    await waitFor(
+      () => fetch(`${apiBase}/ready`, { signal: AbortSignal.timeout(1_000) }).then((r) => (r.status === 503 ? true : undefined), () => undefined),
+      { what: 'the API to see Redis gone' },
+    );
     const started = Date.now();
     const submitting = client.submit('demo.echo', { during: 'outage' });
     await waitFor(() => (observer.seen.some((r) => r.status === 503) ? true : undefined), { what: 'a 503' });

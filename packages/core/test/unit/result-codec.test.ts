@@ -39,7 +39,7 @@ describe('result codec', () => {
     expect(gunzipSync(blob).toString('utf8')).toBe('{"a":"ü"}');
     expect(blob.length).toBe(10 + 5 + Buffer.byteLength('{"a":"ü"}') + 8);
     const corrupt = Buffer.from(blob);
-    corrupt[16] ^= 0xff; // a byte of the JSON: the CRC no longer matches
+    corrupt.writeUInt8(corrupt.readUInt8(16) ^ 0xff, 16); // a byte of the JSON: the CRC no longer matches
     expect(() => gunzipSync(corrupt)).toThrow();
   });
 
