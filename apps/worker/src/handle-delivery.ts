@@ -1,5 +1,5 @@
-import type { Delivery, Outcome } from '@celerity/broker';
-import { TaskMessage, toErrorPayload, WORKER_FAILURE, type Logger } from '@celerity/core';
+import { readTaskMessage, type Delivery, type Outcome } from '@celerity/broker';
+import { toErrorPayload, WORKER_FAILURE, type Logger } from '@celerity/core';
 import type { FinalOutcome, TaskStore } from '@celerity/store';
 import type { ExecutionPool } from './execution-pool.js';
 import type { PrioritySlots } from './priority-slots.js';
@@ -71,7 +71,7 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
 
 async function runDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<Outcome> {
   if (deps.isStopping()) return { kind: 'requeue' }; // waited for a slot while shutdown began: let another worker take it
-  const parsed = parseMessage(delivery.body);
+  const parsed = readTaskMessage(delivery.body);
   if (!parsed) {
     // kept as a dead letter before the ack; if Redis is down the handler throws and the message is requeued
     const deadLetterId = await deps.store.deadLetters.addMessage(delivery.queue, delivery.body, {
@@ -226,14 +226,6 @@ async function holdLease(id: string, delivery: Delivery, deps: DeliveryDeps, log
   }, leaseMs / 3);
 }
 
-function parseMessage(body: Buffer): TaskMessage | undefined {
-  try {
-    const parsed = TaskMessage.safeParse(JSON.parse(body.toString('utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function decideOutcome(
   result: ExecutionResult,

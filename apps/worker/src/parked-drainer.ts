@@ -1,5 +1,5 @@
-import type { Broker, ParkedMessage } from '@celerity/broker';
-import { TaskMessage, WORKER_FAILURE, type ErrorPayload, type Logger } from '@celerity/core';
+import { readTaskMessage, type Broker, type ParkedMessage } from '@celerity/broker';
+import { WORKER_FAILURE, type ErrorPayload, type Logger } from '@celerity/core';
 import type { TaskStore } from '@celerity/store';
 import { runPeriodically } from './periodic.js';
 
@@ -29,7 +29,7 @@ export function startParkedDrainer(options: ParkedDrainerOptions): { close(): Pr
   const batchSize = options.batchSize ?? 100;
 
   async function deadLetter(parked: ParkedMessage): Promise<void> {
-    const parsed = parseTask(parked.body);
+    const parsed = readTaskMessage(parked.body);
     const because = `its delivery failed ${parked.failures} time(s) in a row (last: ${parked.lastError || 'unknown'}); parked at ${parked.parkedAt || 'unknown'}`;
     if (!parsed) {
       const error: ErrorPayload = { type: WORKER_FAILURE.MALFORMED_MESSAGE, message: `the message is not a task: expected JSON {id, task, trace_id}; ${because}`, retryable: false };
@@ -67,11 +67,3 @@ export function startParkedDrainer(options: ParkedDrainerOptions): { close(): Pr
   return runPeriodically(intervalMs, drain, (err) => log.warn({ err }, 'could not move parked messages to the dead letters; will try again'));
 }
 
-function parseTask(body: Buffer): TaskMessage | undefined {
-  try {
-    const parsed = TaskMessage.safeParse(JSON.parse(body.toString('utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -1,7 +1,7 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message, type RecoveringChannelModel } from 'amqplib';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffDelayMs, BrokerUnavailableError, connectOrExplain, type Backoff, type Config, type Logger, type QueueDefinition, type TaskMessage } from '@celerity/core';
+import { backoffDelayMs, BrokerUnavailableError, connectOrExplain, type Backoff, type Config, type Logger, type QueueDefinition, TaskMessage } from '@celerity/core';
 import { PARKING_QUEUE, parkingQueueDeclaration, physicalQueueName, queueDeclarations } from './topology.js';
 
 export interface BrokerOptions {
@@ -289,6 +289,29 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
     });
   }
 
+  /**
+   * Takes up to `max` messages off a queue (basic.get, unacked) on a channel of its own, which the
+   * caller settles and closes; whatever is not acked goes back to the queue when it closes.
+   */
+  async function takeOff(physicalQueue: string, max: number): Promise<{ channel: Channel; taken: Message[] }> {
+    const model = currentModel;
+    if (!model) throw new BrokerUnavailableError('RabbitMQ is not connected');
+    const channel = await model.createChannel();
+    channel.on('error', (err: Error) => log.warn({ err, queue: physicalQueue }, 'rabbitmq closed the channel taking messages off a queue'));
+    const taken: Message[] = [];
+    try {
+      while (taken.length < max) {
+        const msg = await channel.get(physicalQueue, { noAck: false });
+        if (msg === false) break;
+        taken.push(msg);
+      }
+    } catch (err) {
+      await channel.close().catch(() => undefined); // whatever was taken goes back to the queue
+      throw new BrokerUnavailableError(`RabbitMQ failed while taking messages off ${physicalQueue}`, { cause: err });
+    }
+    return { channel, taken };
+  }
+
   const connection: RecoveringChannelModel = await amqp.connect(options.url, {
     clientProperties: { connection_name: options.connectionName ?? `celerity:${process.pid}` },
     recovery: {
@@ -368,21 +391,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
     },
 
     async takeMessages(queue, max) {
-      const model = currentModel;
-      if (!model) throw new BrokerUnavailableError('RabbitMQ is not connected');
-      const channel = await model.createChannel();
-      channel.on('error', (err: Error) => log.warn({ err, queue }, 'rabbitmq closed a purge channel'));
-      const taken: Message[] = [];
-      try {
-        while (taken.length < max) {
-          const msg = await channel.get(physicalQueueName(namespace, queue), { noAck: false });
-          if (msg === false) break;
-          taken.push(msg);
-        }
-      } catch (err) {
-        await channel.close().catch(() => undefined); // whatever was taken goes back to the queue
-        throw new BrokerUnavailableError('RabbitMQ failed while taking messages off the queue', { cause: err });
-      }
+      const { channel, taken } = await takeOff(physicalQueueName(namespace, queue), max);
       return {
         bodies: taken.map((m) => m.content),
         async settle(remove) {
@@ -401,21 +410,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
     },
 
     async takeParked(max) {
-      const model = currentModel;
-      if (!model) throw new BrokerUnavailableError('RabbitMQ is not connected');
-      const channel = await model.createChannel();
-      channel.on('error', (err: Error) => log.warn({ err }, 'rabbitmq closed a parking-queue channel'));
-      const taken: Message[] = [];
-      try {
-        while (taken.length < max) {
-          const msg = await channel.get(parking.name, { noAck: false });
-          if (msg === false) break;
-          taken.push(msg);
-        }
-      } catch (err) {
-        await channel.close().catch(() => undefined); // whatever was taken goes back to the queue
-        throw new BrokerUnavailableError('RabbitMQ failed while taking parked messages', { cause: err });
-      }
+      const { channel, taken } = await takeOff(parking.name, max);
       const header = (msg: Message, name: string) => {
         const value: unknown = msg.properties.headers?.[name];
         return value === undefined || value === null ? '' : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
@@ -535,6 +530,16 @@ export interface TaskToPublish {
   trace_id: string;
   queue: string;
   priority: number;
+}
+
+/** A task's message read back from its body, or undefined when the body is not one (malformed). */
+export function readTaskMessage(body: Buffer): TaskMessage | undefined {
+  try {
+    const parsed = TaskMessage.safeParse(JSON.parse(body.toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Publishes a task's message to its queue (producer at submit, worker when a scheduled task is due). */
