@@ -21,6 +21,11 @@ export function taskIdOfTraceId(traceId: string): string | null {
   return validate(id) && version(id) === 7 ? id : null;
 }
 
+/** Whether a trace id is the one made up for this very task (taskIdOfTraceId's converse, without parsing). */
+export function isOwnTraceId(taskId: string, traceId: string): boolean {
+  return traceId.length === 32 && taskId.replaceAll('-', '') === traceId;
+}
+
 export function assertTaskId(id: string): void {
   if (!validate(id) || version(id) !== 7) throw new MalformedTaskIdError(`"${id.slice(0, 64)}" is not a task id (a UUIDv7)`);
 }

@@ -7,6 +7,7 @@ import {
   decodeResult,
   isFinished,
   TASK_STATUSES,
+  isOwnTraceId,
   taskIdOfTraceId,
   type ErrorPayload,
   type NewTask,
@@ -58,7 +59,7 @@ export interface ListQuery {
   task?: string | undefined;
   /** tasks fired by this schedule (walks the schedule's own index) */
   schedule?: string | undefined;
-  /** tasks with this trace id (walks the trace's own index, see indexTrace) */
+  /** tasks with this trace id (walks the trace's own index, written by createRecords) */
   traceId?: string | undefined;
   /** finished at or after / before (ms): finished tasks only, answered from their lists */
   finishedAfterMs?: number | undefined;
@@ -358,7 +359,7 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
   }
 
   /**
-   * A trace's tasks: its index (indexTrace), and the task whose id the trace id stands for (a single
+   * A trace's tasks: its index (written by createRecords), and the task whose id the trace id stands for (a single
    * submission without a caller's trace id; see taskIdOfTraceId), which, created first, comes last.
    */
   async function listTrace(query: ListQuery, traceId: string): Promise<{ items: TaskRecord[]; next_cursor: string | null }> {
@@ -468,6 +469,13 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       if (options.publishByMs !== undefined && dueNow.length > 0) multi.zadd(keys.scheduled, ...dueNow.flatMap((t) => [options.publishByMs!, t.id]));
       // the pending lists GET /tasks?status=pending reads: one ZADD per queue and task name (a batch has one, mostly)
       for (const [key, ids] of groupBy(dueNow, (t) => keys.pending(t.queue, t.task))) multi.zadd(key, ...ids.flatMap((id) => [0, id]));
+      // a trace id that is not the task's own id (a caller's X-Trace-Id, a batch's, a beat's) is indexed
+      // for GET /tasks?trace_id= in the same transaction, as long as its tasks' records may live
+      for (const [traceId, ids] of groupBy(tasks.filter((t) => !isOwnTraceId(t.id, t.trace_id)), (t) => t.trace_id)) {
+        const key = keys.trace(traceId);
+        const keepSeconds = traceKeepSeconds(tasks, ttl);
+        multi.zadd(key, ...ids.flatMap((id) => [0, id])).expire(key, keepSeconds, 'NX').expire(key, keepSeconds, 'GT');
+      }
       for (const [field, n] of countBy(tasks, 'submitted')) multi.hincrby(keys.stats, field, n);
       await guard(multi.exec());
       return tasks.map((t) => ({
@@ -613,17 +621,6 @@ export function createTaskStore(client: RedisClient, options: TaskStoreOptions) 
       return walkIndex(query.schedule === undefined ? keys.index : keys.scheduleTasks(query.schedule), query);
     },
 
-    /**
-     * Lists tasks under their trace id (GET /tasks?trace_id=) for `keepSeconds`, or as long as it was
-     * kept already: one transaction of ZADD and two EXPIRE (NX, then GT), written by the API for a
-     * submission that carries the caller's X-Trace-Id, and for a batch.
-     */
-    async indexTrace(traceId: string, ids: readonly string[], keepSeconds: number): Promise<void> {
-      if (ids.length === 0) return;
-      const key = keys.trace(traceId);
-      await guard(redis.multi().zadd(key, ...ids.flatMap((id) => [0, id])).expire(key, keepSeconds, 'NX').expire(key, keepSeconds, 'GT').exec());
-    },
-
     /** Tasks waiting for their eta or a retry, counted per queue; the first `limit` of the scheduled set are examined. */
     async scheduledPerQueue(limit = SCHEDULED_COUNT_LIMIT): Promise<Map<string, number>> {
       const ids = await guard(redis.zrange(keys.scheduled, 0, limit - 1));
@@ -687,6 +684,12 @@ function groupBy<T extends { id: string }>(tasks: readonly T[], keyOf: (t: T) =>
     else groups.set(key, [t.id]);
   }
   return groups;
+}
+
+/** How long a trace's index is kept: as long as its tasks' records may live (the last eta, a day to run, RESULT_EXPIRES). */
+function traceKeepSeconds(tasks: readonly NewTask[], resultTtlSeconds: number): number {
+  const lastEtaMs = Math.max(0, ...tasks.map((t) => (t.eta ? t.eta.getTime() - Date.now() : 0)));
+  return resultTtlSeconds + 86_400 + Math.ceil(lastEtaMs / 1000);
 }
 
 /** `stats` counter fields (lua/stats.lua) of an event for these tasks, with how many each. */

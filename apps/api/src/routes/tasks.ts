@@ -28,9 +28,6 @@ function toSummary(record: TaskRecord): TaskSummary {
 }
 
 export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
-  // a trace's index lives as long as its tasks' records may: until the last eta, RESULT_EXPIRES after, and a day to run
-  const traceKeepSeconds = (records: readonly TaskRecord[]) =>
-    deps.config.RESULT_EXPIRES + 86_400 + Math.ceil(Math.max(0, ...records.map((r) => (r.eta ? Date.parse(r.eta) - Date.now() : 0))) / 1000);
   const waits = createTaskWaits(deps.store);
   const waitSeconds = (asked: number | undefined) => Math.min(asked ?? 0, deps.config.TASK_WAIT_MAX);
   return async (app) => {
@@ -55,11 +52,10 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       async (request, reply) => {
         const key = request.headers['idempotency-key'];
         const traceId = String(request.id);
-        // a trace id the API made up is this task's id (found by it without an index); the caller's is indexed
+        // a trace id the API made up is this task's id (found by it without an index); the caller's is indexed with the record
         const callersTrace = request.headers['x-trace-id'] === traceId;
         const taskId = callersTrace ? undefined : (taskIdOfTraceId(traceId) ?? undefined);
         const { record, replayed } = await deps.producer.submit(request.body, traceId, key === undefined ? undefined : clientIdempotencyKey(request.caller, key), taskId);
-        if (callersTrace && !replayed) await deps.store.indexTrace(traceId, [record.id], traceKeepSeconds([record]));
         if (replayed) reply.header('idempotent-replayed', 'true');
         const seconds = waitSeconds(request.query.wait);
         const latest = seconds > 0 ? await waits.waitFor(record.id, seconds, replayed ? undefined : record) : record;
@@ -91,7 +87,6 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const tasks = await deps.producer.submitBatch(request.body.tasks, String(request.id));
-        await deps.store.indexTrace(String(request.id), tasks.map((t) => t.id), traceKeepSeconds(tasks));
         return reply.code(202).send({ tasks });
       },
     );

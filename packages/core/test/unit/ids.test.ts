@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { MalformedTaskIdError } from '../../src/errors.js';
-import { assertTaskId, newTaskId, newTraceId } from '../../src/ids.js';
+import { assertTaskId, isOwnTraceId, newTaskId, newTraceId, taskIdOfTraceId } from '../../src/ids.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -34,5 +34,17 @@ describe('task ids', () => {
 
   it('newTraceId is 32 hex characters without dashes', () => {
     expect(newTraceId()).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
+
+describe('a trace id made up as a task id', () => {
+  it('is the task id without its dashes, and only that task\'s own', () => {
+    const traceId = newTraceId();
+    const taskId = taskIdOfTraceId(traceId)!;
+    expect(taskId).not.toBeNull();
+    expect(isOwnTraceId(taskId, traceId)).toBe(true);
+    expect(isOwnTraceId(newTaskId(), traceId)).toBe(false);
+    expect(isOwnTraceId(taskId, 'caller-trace-1')).toBe(false);
+    expect(taskIdOfTraceId('caller-trace-1')).toBeNull();
   });
 });
