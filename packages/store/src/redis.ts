@@ -25,6 +25,10 @@ export interface RedisOptions {
 const reconnectDelay = (attempt: number) => Math.min(50 * 2 ** attempt, 2_000);
 
 export function createRedis(options: RedisOptions): RedisClient {
+  // Auto-pipelining (a worker's commands issued in the same tick share one socket write) is off for
+  // the API: ioredis runs one auto-pipeline at a time, and one in flight when the connection drops is
+  // resent only after the reconnect, so every later command would queue behind it for the whole
+  // outage instead of failing at once with a 503.
   const perConnection: IoRedisOptions = {
     connectionName: options.name,
     maxRetriesPerRequest: options.failFast ? 1 : null,
@@ -38,7 +42,7 @@ export function createRedis(options: RedisOptions): RedisClient {
         {
           lazyConnect: true,
           enableOfflineQueue: !options.failFast,
-          enableAutoPipelining: true,
+          enableAutoPipelining: !options.failFast,
           clusterRetryStrategy: reconnectDelay,
           redisOptions: { ...perConnection, ...credentialsOf(options.url) },
         },
@@ -47,8 +51,7 @@ export function createRedis(options: RedisOptions): RedisClient {
         ...perConnection,
         lazyConnect: true,
         enableOfflineQueue: !options.failFast,
-        // commands issued in the same tick by concurrent requests/tasks share one socket write
-        enableAutoPipelining: true,
+        enableAutoPipelining: !options.failFast,
         retryStrategy: reconnectDelay,
       });
   // Errors before the first 'ready' are connectRedis()'s to report (one line at start-up, no stack).

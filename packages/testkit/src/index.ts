@@ -7,3 +7,4 @@ export * from './free-port.js';
 export { privateServices, type PrivateServiceControls } from './private-services-env.js';
 export { startPrivateRedis, type PrivateServicesInfo } from './private-services.js';
 export * from './redis-cluster.js';
+export * from './tcp-proxy.js';

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupNamespace, freePort, testAmqpUrl, testNamespace, testRedisUrl, waitFor } from '@celerity/testkit';
+import { cleanupNamespace, freePort, tcpProxy, testAmqpUrl, testNamespace, testRedisUrl, waitFor } from '@celerity/testkit';
 import { ApiError, createClient, WaitTimeoutError, type TaskEvent } from '../../src/index.js';
 
 const CLI = new URL('../../../../apps/cli/dist/main.js', import.meta.url).pathname;
@@ -18,40 +17,16 @@ async function ready(base: string): Promise<void> {
   await waitFor(() => fetch(`${base}/health`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 20_000, what: `the API at ${base}` });
 }
 
-/** A TCP proxy that can be cut (open connections reset, new ones refused) and restored. */
-async function cuttableProxy(targetPort: number) {
-  let cut = false;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    if (cut) return void client.destroy();
-    const upstream = connect({ host: '127.0.0.1', port: targetPort });
-    sockets.add(client).add(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as { port: number }).port,
-    /** resets every open connection; with `refuse`, new ones too until restore() */
-    cut(refuse: boolean) {
-      cut = refuse;
-      for (const s of sockets) s.destroy();
-    },
-    restore: () => (cut = false),
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
+/**
+ * Once the API has seen its Redis connection close, every request answers 503 at once. A command
+ * written to the dying socket just before waits for Redis to come back instead (ioredis resends it
+ * after reconnecting), so the test submits only after this.
+ */
+async function apiSeesRedisGone(apiBase: string): Promise<void> {
+  await waitFor(
+    () => fetch(`${apiBase}/ready`, { signal: AbortSignal.timeout(1_000) }).then((r) => (r.status === 503 ? true : undefined), () => undefined),
+    { what: 'the API to see Redis gone' },
+  );
 }
 
 /** A fetch that notes each request's method, path, status and headers, then does the real thing. */
@@ -167,7 +142,7 @@ describe('@celerity/client against a running service', () => {
   });
 
   it('events() resumes with Last-Event-ID after the stream drops: every event once, in order', async () => {
-    const proxy = await cuttableProxy(Number(new URL(base).port));
+    const proxy = await tcpProxy(Number(new URL(base).port));
     proxies.push(proxy);
     const observer = observedFetch();
     const client = createClient({ baseUrl: `http://127.0.0.1:${proxy.port}`, fetch: observer.fetch });
@@ -210,7 +185,7 @@ describe('@celerity/client against a running service', () => {
 
   it('retries a 503 after its Retry-After, and a retried submit keeps its Idempotency-Key', async () => {
     const redis = new URL(testRedisUrl());
-    const proxy = await cuttableProxy(Number(redis.port || 6379));
+    const proxy = await tcpProxy(Number(redis.port || 6379));
     proxies.push(proxy);
     const port = await freePort();
     const behind = new URL(testRedisUrl());
@@ -222,12 +197,7 @@ describe('@celerity/client against a running service', () => {
     const client = createClient({ baseUrl: apiBase, fetch: observer.fetch });
 
     proxy.cut(true); // Redis is gone for this API: it answers 503 STORE_UNAVAILABLE with Retry-After
-    // once the API has seen its connection close: a command written to the dying socket just before
-    // waits for Redis to come back instead (ioredis resends it after reconnecting), not a 503
-    await waitFor(
-      () => fetch(`${apiBase}/ready`, { signal: AbortSignal.timeout(1_000) }).then((r) => (r.status === 503 ? true : undefined), () => undefined),
-      { what: 'the API to see Redis gone' },
-    );
+    await apiSeesRedisGone(apiBase);
     const started = Date.now();
     const submitting = client.submit('demo.echo', { during: 'outage' });
     await waitFor(() => (observer.seen.some((r) => r.status === 503) ? true : undefined), { what: 'a 503' });
@@ -243,6 +213,7 @@ describe('@celerity/client against a running service', () => {
 
     // with retries off the 503 reaches the caller, typed
     proxy.cut(true);
+    await apiSeesRedisGone(apiBase);
     const impatient = createClient({ baseUrl: apiBase, maxRetries: 0 });
     await expect(impatient.get(task.id)).rejects.toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE', retryAfterSeconds: 5 });
     proxy.restore();
