@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelayMs, BrokerUnavailableError, connectOrExplain, type Backoff, type Config, type Logger, type QueueDefinition, TaskMessage } from '@celerity/core';
 import { PARKING_QUEUE, parkingQueueDeclaration, physicalQueueName, queueDeclarations } from './topology.js';
+import { socketOf, writeTurnsAtOnce } from './turn-writes.js';
 
 export interface BrokerOptions {
   url: string;
@@ -321,6 +322,9 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
       maxRetries: Infinity,
       async setup(model: ChannelModel) {
         currentModel = model;
+        const socket = socketOf(model);
+        if (socket) writeTurnsAtOnce(socket);
+        else log.debug('amqplib connection socket not found: frames are written one by one');
         const channel = await model.createConfirmChannel();
         for (const d of declarations) await channel.assertQueue(d.name, d.options);
         await channel.assertQueue(parking.name, parking.options);
