@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelayMs, BrokerUnavailableError, connectOrExplain, type Backoff, type Config, type Logger, type QueueDefinition, TaskMessage } from '@celerity/core';
 import { PARKING_QUEUE, parkingQueueDeclaration, physicalQueueName, queueDeclarations } from './topology.js';
-import { socketOf, writeTurnsAtOnce } from './turn-writes.js';
+import { socketOf, writeTurnsAtOnce } from './amqp-socket.js';
 
 export interface BrokerOptions {
   url: string;
@@ -322,6 +322,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
       maxRetries: Infinity,
       async setup(model: ChannelModel) {
         currentModel = model;
+        // a turn's frames (a batch's publishes, the acks of tasks that finished together) in one write
         const socket = socketOf(model);
         if (socket) writeTurnsAtOnce(socket);
         else log.debug('amqplib connection socket not found: frames are written one by one');

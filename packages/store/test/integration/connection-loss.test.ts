@@ -15,8 +15,8 @@ function within<T>(ms: number, command: Promise<T>): Promise<T | Error | 'still 
   return Promise.race([command.catch((err: Error) => err), new Promise<'still waiting'>((resolve) => setTimeout(resolve, ms, 'still waiting'))]);
 }
 
-describe("the API's Redis connection (failFast) when it drops", () => {
-  it('fails later commands at once while a command sent before the drop waits for the reconnect', async () => {
+describe("the API's Redis connection (failFast)", () => {
+  it('fails later commands at once when the connection drops, while a command sent before the drop waits for the reconnect', async () => {
     proxy = await tcpProxy(Number(new URL(testRedisUrl()).port || 6379));
     const url = new URL(testRedisUrl());
     url.host = `127.0.0.1:${proxy.port}`;

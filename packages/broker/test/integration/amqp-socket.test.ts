@@ -3,7 +3,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import amqp from 'amqplib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { testAmqpUrl } from '@celerity/testkit';
-import { socketOf, writeTurnsAtOnce } from '../../src/turn-writes.js';
+import { socketOf, writeTurnsAtOnce } from '../../src/amqp-socket.js';
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -39,7 +39,9 @@ describe('writeTurnsAtOnce', () => {
     for (let waited = 0; received() !== expected && waited < 2_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(received()).toBe(expected);
   });
+});
 
+describe('socketOf', () => {
   it("finds the socket under a real amqplib connection (so an amqplib upgrade that moves it shows here)", async () => {
     const model = await amqp.connect(testAmqpUrl());
     open.push(model);
