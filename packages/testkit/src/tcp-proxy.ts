@@ -5,7 +5,10 @@ export interface TcpProxy {
   port: number;
   /** resets every open connection; with `refuse`, new ones too until restore() */
   cut(refuse: boolean): void;
-  /** stops forwarding what clients send (it is dropped, unanswered) until restore(): their commands stay in flight */
+  /**
+   * stops forwarding what clients send (it is dropped, unanswered): their commands stay in flight.
+   * Follow it with cut(): the dropped bytes leave the open streams broken, so restore() is for new connections.
+   */
   hold(): void;
   /** forwards again and accepts new connections */
   restore(): void;
